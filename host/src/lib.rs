@@ -1,0 +1,2 @@
+//! hepaseg host library: the workstation side (training, data, export). See the README.
+pub use hepaseg_core as core;
