@@ -31,6 +31,16 @@ pub enum Error {
     },
     /// An input value is not finite (NaN or ±∞).
     NonFiniteInput,
+    /// A flat input does not hold the network's `1 × H × W` values.
+    InputShape {
+        /// Values the network expects.
+        expected: usize,
+        /// Values given.
+        found: usize,
+    },
+    /// Two buffers a step uses at once overlap in the memory plan (a planner bug; tests
+    /// guard against it, and it is reported rather than aliased).
+    PlanOverlap,
 }
 
 impl fmt::Display for Error {
@@ -51,6 +61,13 @@ impl fmt::Display for Error {
                 "parameter #{index} has {found} elements, the network expects {expected}"
             ),
             Error::NonFiniteInput => write!(f, "input contains a non-finite value"),
+            Error::InputShape { expected, found } => {
+                write!(
+                    f,
+                    "input holds {found} values, the network expects {expected}"
+                )
+            }
+            Error::PlanOverlap => write!(f, "memory plan hands out overlapping buffers"),
         }
     }
 }

@@ -16,8 +16,12 @@
 #![doc(html_no_source)]
 
 pub mod arena;
+pub mod blocks;
 pub mod error;
+pub mod nets;
 pub mod ops;
+pub mod params;
+pub mod plan;
 pub mod tensor;
 
 pub use arena::{AlignedArena, Scratch};

@@ -243,3 +243,38 @@ pub fn map_as_mat_mut<T: Scalar, const C: usize, const H: usize, const W: usize,
         None => unreachable!(),
     }
 }
+
+/// Channels `off .. off + N` of a map, with the offset chosen at run time (for loops over
+/// concatenation slots). `None` if the range does not fit.
+pub fn channels_at_mut<T, const N: usize, const C: usize, const H: usize, const W: usize>(
+    x: &mut Map<C, H, W, T>,
+    off: usize,
+) -> Option<&mut Map<N, H, W, T>> {
+    x.get_mut(off..off.checked_add(N)?)?.try_into().ok()
+}
+
+/// Reinterprets a map as another map type with the same number of elements (e.g. an
+/// identity shortcut whose shape equality is known from const asserts but not to the type
+/// checker).
+pub fn reshape_ref<
+    T: Scalar,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const C2: usize,
+    const H2: usize,
+    const W2: usize,
+>(
+    x: &Map<C, H, W, T>,
+) -> &Map<C2, H2, W2, T> {
+    const {
+        assert!(
+            C * H * W == C2 * H2 * W2,
+            "reshape must keep the element count"
+        )
+    };
+    match map_ref(x.flat()) {
+        Some(m) => m,
+        None => unreachable!(),
+    }
+}

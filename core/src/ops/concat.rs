@@ -19,7 +19,10 @@ pub fn concat2<
     b: &Map<CB, H, W, T>,
     y: &mut Map<C, H, W, T>,
 ) {
-    let (ya, yb) = crate::tensor::split_channels_mut::<T, CA, CB, C, H, W>(y);
+    // Checked here (not left to `split_channels_mut`) so a wrong wiring is reported once, at
+    // the caller's `concat2` call, in concat's own words.
+    const { assert!(CA + CB == C, "concat output channels must equal CA + CB") };
+    let (ya, yb) = y.split_at_mut(CA);
     ya.copy_from_slice(a);
     yb.copy_from_slice(b);
 }

@@ -54,7 +54,10 @@ impl<const S: usize, const P: usize, const D: usize, const G: usize> Conv2d<S, P
                 CIG * G == CI,
                 "weight's input channels x groups must equal the map's channels"
             );
-            assert!(CO.is_multiple_of(G), "output channels must be divisible by groups");
+            assert!(
+                CO.is_multiple_of(G),
+                "output channels must be divisible by groups"
+            );
             assert!(
                 H + 2 * P > D * (K - 1),
                 "kernel (dilated) larger than the padded height"

@@ -1,0 +1,103 @@
+//! The two networks, one module per architecture, each a macro that expands a preset (a few
+//! sizes) into a concrete network type with compile-time shapes, parameter table, memory plan
+//! and MAC count.
+//!
+//! Presets live at the bottom of each module; adding one is a few lines. A preset whose sizes
+//! do not fit (a scale larger than the deepest map, channels not divisible by a ratio, an input
+//! size a stride-2 level cannot halve) fails to build.
+
+pub mod agcaf;
+
+use crate::error::Error;
+use crate::params::ParamSpec;
+use crate::tensor::Map;
+
+/// Which architecture a network is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    /// AGCAF-Net (attention-guided context pyramid + asymmetric fusion, after AGPCNet).
+    AgcafNet,
+    /// CAFCT-Net (CNN + transformer branches with attentive feature fusion).
+    CafctNet,
+}
+
+impl Architecture {
+    /// The command-line name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Architecture::AgcafNet => "agcaf-net",
+            Architecture::CafctNet => "cafct-net",
+        }
+    }
+}
+
+/// One row of a network's per-block summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// Parameter-name prefix of the block (its parameters are the rows under it).
+    pub name: &'static str,
+    /// Output shape `[C, H, W]`.
+    pub output: [usize; 3],
+    /// Multiply-accumulates of the block.
+    pub macs: u64,
+}
+
+/// What every concrete network publishes, and a forward pass over flat slices.
+///
+/// The typed `forward` (input `&Map<1, H, W>`) is an inherent method of each network type;
+/// this trait is for code that handles any network by its figures (the host's `info`, the
+/// blob writer, parity tests).
+pub trait Network {
+    /// The architecture.
+    const ARCHITECTURE: Architecture;
+    /// Preset name (`paper`, `edge`, `tiny`, possibly with an ablation suffix).
+    const PRESET: &'static str;
+    /// Input shape `[C, H, W]`.
+    const INPUT: [usize; 3];
+    /// Output (logits) shape `[C, H, W]`.
+    const OUTPUT: [usize; 3];
+    /// Every parameter tensor, in the order the forward pass reads them.
+    const PARAMS: &'static [ParamSpec];
+    /// Hash of every tensor's name and shape.
+    const FINGERPRINT: u64;
+    /// Trainable scalar parameters (PyTorch's count; BN running stats excluded).
+    const PARAM_COUNT: usize;
+    /// Multiply-accumulates per slice (convolutions, linear layers, attention products).
+    const MACS: u64;
+    /// Bytes of arena the f32 forward pass needs.
+    const ARENA_BYTES: usize;
+    /// The per-block summary.
+    const BLOCKS: &'static [BlockInfo];
+
+    /// Runs the f32 forward pass on a flat `1 × H × W` input; the logits live in the arena.
+    fn forward_flat<'a, S: crate::params::ParamSource + ?Sized>(
+        params: &S,
+        input: &[f32],
+        arena: &'a mut [u8],
+    ) -> Result<&'a [f32], Error>;
+}
+
+/// A typed map view of one planned region (the plan sized it, so this only fails on a
+/// planner bug).
+pub(crate) fn view<const C: usize, const H: usize, const W: usize>(
+    region: &mut [f32],
+) -> Result<&mut Map<C, H, W>, Error> {
+    crate::tensor::map_mut(region).ok_or(Error::PlanOverlap)
+}
+
+/// The f32 words of an arena given as bytes (must be 4-byte aligned).
+pub(crate) fn arena_words(arena: &mut [u8]) -> Result<&mut [f32], Error> {
+    let whole = arena.len() / 4 * 4;
+    bytemuck::try_cast_slice_mut::<u8, f32>(&mut arena[..whole]).map_err(|_| Error::ArenaMisaligned)
+}
+
+/// Sum of the blocks' multiply-accumulates.
+pub const fn total_macs(blocks: &[BlockInfo]) -> u64 {
+    let mut s = 0;
+    let mut i = 0;
+    while i < blocks.len() {
+        s += blocks[i].macs;
+        i += 1;
+    }
+    s
+}
