@@ -110,7 +110,8 @@ impl<
         let context = scratch.take_map::<C, H, W>()?;
         {
             let mut s = scratch.reborrow();
-            let (qkv, row) = NonLocal::<C, CR, H, W>::project(&p.nonlocal, x, &mut s)?;
+            let qkv = NonLocal::<C, CR, H, W>::project(&p.nonlocal, x, &mut s)?;
+            let row = s.take_f32(largest_patch(S, H, W))?;
             let gamma_nl = p.nonlocal.gamma.get();
             let (xf, cf) = (x.flat(), context.flat_mut());
             for i in 0..S {
@@ -125,7 +126,7 @@ impl<
                             let at = c * H * W + n;
                             cf[at] = (gamma_nl * a + xf[at]) * gate(c);
                         },
-                    );
+                    )?;
                 }
             }
         }

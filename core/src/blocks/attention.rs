@@ -6,6 +6,7 @@
 //! addressed in place — no patch is copied. Each query's scores live in one row buffer of
 //! region size: the N×N attention matrix is never materialised.
 
+use crate::error::Error;
 use core::ops::Range;
 
 /// Query/key/value planes of a whole map, channel-major, `w` pixels per row.
@@ -31,20 +32,23 @@ pub struct Qkv<'a> {
 /// k[j][m])` over pixels `m` of the same region (no `1/√d` scaling, as in AGPCNet), and hands
 /// `(channel, flat pixel index, value)` to `emit`.
 ///
-/// `row` must hold at least the region's pixel count; if it does not, nothing is emitted.
+/// `row` must hold at least the region's pixel count, else the arena plan was wrong and
+/// [`Error::ArenaTooSmall`] is returned before anything is emitted.
 pub fn region_attention(
     t: &Qkv<'_>,
     rows: Range<usize>,
     cols: Range<usize>,
     row: &mut [f32],
     mut emit: impl FnMut(usize, usize, f32),
-) {
+) -> Result<(), Error> {
     let plane = t.h * t.w;
     let width = cols.len();
     let n_region = rows.len() * width;
-    let Some(scores) = row.get_mut(..n_region) else {
-        return;
-    };
+    let available = row.len() * 4;
+    let scores = row.get_mut(..n_region).ok_or(Error::ArenaTooSmall {
+        needed: n_region * 4,
+        available,
+    })?;
     for qy in rows.clone() {
         for qx in cols.clone() {
             let n = qy * t.w + qx;
@@ -69,6 +73,7 @@ pub fn region_attention(
             }
         }
     }
+    Ok(())
 }
 
 /// Multiply-accumulates of attention within a region of `n` pixels: `QᵀK` (`n²·cr`) and

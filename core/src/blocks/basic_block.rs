@@ -6,7 +6,7 @@ use crate::arena::{map_bytes, Scratch};
 use crate::error::Error;
 use crate::ops::{self, conv_out};
 use crate::param_struct;
-use crate::tensor::{reshape_ref, Map};
+use crate::tensor::{map_ref, Flat, Map};
 
 param_struct! {
     /// Parameters of a BasicBlock; `DOWN` says whether it has a projection shortcut.
@@ -68,8 +68,13 @@ impl<const CI: usize, const CO: usize, const S: usize, const H: usize, const W: 
                 ConvBn::<S, 0>::run(down, x, mid, Act::None);
                 ops::add(y, mid);
             }
-            // Identity: CI == CO and S == 1, so x has y's shape.
-            None => ops::add(y, reshape_ref::<f32, CI, H, W, CO, HO, WO>(x)),
+            // Identity: DOWN is false only when CI == CO and S == 1 (asserted above), so x
+            // has y's shape. (A const-checked reshape would also be instantiated for
+            // projection blocks, where this arm never runs, hence the checked view.)
+            None => ops::add(
+                y,
+                map_ref::<f32, CO, HO, WO>(x.flat()).ok_or(Error::PlanOverlap)?,
+            ),
         }
         ops::relu(y);
         Ok(())

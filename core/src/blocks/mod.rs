@@ -7,12 +7,21 @@
 //! output and a [`crate::Scratch`]. Output shapes are const parameters of `forward`, checked
 //! against the input geometry at compile time.
 
+pub mod aff;
 pub mod afm;
 pub mod agcb;
+pub mod aspp;
 pub mod attention;
+pub mod attention_gate;
 pub mod basic_block;
 pub mod cpm;
+pub mod decoder;
 pub mod fcn_head;
 pub mod gnfm;
+pub mod mix_ffn;
 pub mod nonlocal;
+pub mod patch_embed;
+pub mod seg_head;
+pub mod sra;
+pub mod transformer;
 pub mod unit;

@@ -33,32 +33,29 @@ impl<const C: usize, const CR: usize, const H: usize, const W: usize> NonLocal<C
     /// Projections plus attention products.
     pub const MACS: u64 = conv_macs(C, 2 * CR + C, 1, H, W) + attention_macs(H * W, CR, C);
 
-    /// Computes the q, k, v projections of `x` into scratch and returns them.
+    /// Computes the q, k, v projections of `x` into scratch and returns them (the caller
+    /// takes its own score row, sized for the regions it attends over).
     pub(crate) fn project<'s>(
         p: &NonLocalParams<'_, C, CR>,
         x: &Map<C, H, W>,
         s: &mut Scratch<'s>,
-    ) -> Result<(Qkv<'s>, &'s mut [f32]), Error> {
+    ) -> Result<Qkv<'s>, Error> {
         let q = s.take_map::<CR, H, W>()?;
         let k = s.take_map::<CR, H, W>()?;
         let v = s.take_map::<C, H, W>()?;
         Conv2d::<1, 0>::forward(x, p.q.weight, Some(p.q.bias), q);
         Conv2d::<1, 0>::forward(x, p.k.weight, Some(p.k.bias), k);
         Conv2d::<1, 0>::forward(x, p.v.weight, Some(p.v.bias), v);
-        let row = s.take_f32(H * W)?;
         let (q, k, v): (&'s Map<CR, H, W>, &'s Map<CR, H, W>, &'s Map<C, H, W>) = (q, k, v);
-        Ok((
-            Qkv {
-                q: q.flat(),
-                k: k.flat(),
-                v: v.flat(),
-                cr: CR,
-                c: C,
-                h: H,
-                w: W,
-            },
-            row,
-        ))
+        Ok(Qkv {
+            q: q.flat(),
+            k: k.flat(),
+            v: v.flat(),
+            cr: CR,
+            c: C,
+            h: H,
+            w: W,
+        })
     }
 
     /// `y = γ · attention(x) + x`.
@@ -69,13 +66,14 @@ impl<const C: usize, const CR: usize, const H: usize, const W: usize> NonLocal<C
         mut scratch: Scratch<'_>,
     ) -> Result<(), Error> {
         const { assert!(CR >= 1 && CR <= C, "non-local needs 1 <= C/r <= C") };
-        let (qkv, row) = Self::project(p, x, &mut scratch)?;
+        let qkv = Self::project(p, x, &mut scratch)?;
+        let row = scratch.take_f32(H * W)?;
         let gamma = p.gamma.get();
         let (xf, yf) = (x.flat(), y.flat_mut());
         region_attention(&qkv, 0..H, 0..W, row, |c, n, a| {
             let i = c * H * W + n;
             yf[i] = gamma * a + xf[i];
-        });
+        })?;
         Ok(())
     }
 }

@@ -7,6 +7,7 @@
 //! size a stride-2 level cannot halve) fails to build.
 
 pub mod agcaf;
+pub mod cafct;
 
 use crate::error::Error;
 use crate::params::ParamSpec;
@@ -79,14 +80,16 @@ pub trait Network {
 
 /// A typed map view of one planned region (the plan sized it, so this only fails on a
 /// planner bug).
-pub(crate) fn view<const C: usize, const H: usize, const W: usize>(
+#[doc(hidden)]
+pub fn view<const C: usize, const H: usize, const W: usize>(
     region: &mut [f32],
 ) -> Result<&mut Map<C, H, W>, Error> {
     crate::tensor::map_mut(region).ok_or(Error::PlanOverlap)
 }
 
 /// The f32 words of an arena given as bytes (must be 4-byte aligned).
-pub(crate) fn arena_words(arena: &mut [u8]) -> Result<&mut [f32], Error> {
+#[doc(hidden)]
+pub fn arena_words(arena: &mut [u8]) -> Result<&mut [f32], Error> {
     let whole = arena.len() / 4 * 4;
     bytemuck::try_cast_slice_mut::<u8, f32>(&mut arena[..whole]).map_err(|_| Error::ArenaMisaligned)
 }
