@@ -162,7 +162,7 @@ impl<const N: usize> Plan<N> {
             let r = self.byte_range(id);
             r.start / f..r.end / f
         });
-        let available = arena.len() * f;
+        let available = core::mem::size_of_val(arena);
         arena.get_disjoint_mut(ranges).map_err(|e| match e {
             core::slice::GetDisjointMutError::IndexOutOfBounds => Error::ArenaTooSmall {
                 needed: self.total,

@@ -114,6 +114,8 @@ impl<
             let row = s.take_f32(largest_patch(S, H, W))?;
             let gamma_nl = p.nonlocal.gamma.get();
             let (xf, cf) = (x.flat(), context.flat_mut());
+            // (i, j) names a grid cell: it picks the patch's pixel ranges and its gate.
+            #[allow(clippy::needless_range_loop)]
             for i in 0..S {
                 for j in 0..S {
                     let gate = |c: usize| g[c][i][j];
