@@ -7,8 +7,10 @@
 //!   handful of shape/geometry combinations as plain functions; the property test picks one of
 //!   them and the random data it runs on.
 //! * [`compare`] / [`assert_close`]: element-wise comparison with a relative/absolute tolerance.
+//! * [`seeded`]: seed-initialised parameter sets and inputs for whole-network tests.
 
 pub mod reference;
+pub mod seeded;
 
 /// Default tolerance of f32 ops against the f64 reference: `|a − e| ≤ TOL · max(1, |e|)`.
 pub const TOL: f64 = 1e-4;
