@@ -285,19 +285,19 @@ macro_rules! cafct_net {
             const DC1: usize = C1 + C2;
 
             const _: () = {
-                assert!(SIZE % 16 == 0 && SIZE >= 16, "CAFCT-Net input size must be a multiple of 16 (four stride-2 levels)");
-                assert!(C >= 2 && C % 2 == 0, "CAFCT-Net base width must be even (AFF squeeze 2C/4, AG C/2)");
+                assert!(SIZE.is_multiple_of(16) && SIZE >= 16, "CAFCT-Net input size must be a multiple of 16 (four stride-2 levels)");
+                assert!(C >= 2 && C.is_multiple_of(2), "CAFCT-Net base width must be even (AFF squeeze 2C/4, AG C/2)");
                 assert!(
                     SR1 >= 1 && SR2 >= 1 && SR3 >= 1 && SR4 >= 1,
                     "spatial reductions must be >= 1"
                 );
                 assert!(
-                    H1 % SR1 == 0 && H2 % SR2 == 0 && H3 % SR3 == 0 && H4 % SR4 == 0,
+                    H1.is_multiple_of(SR1) && H2.is_multiple_of(SR2) && H3.is_multiple_of(SR3) && H4.is_multiple_of(SR4),
                     "every level's map (input/2, /4, /8, /16) must be divisible by its spatial reduction"
                 );
                 assert!(
                     HD1 >= 1 && HD2 >= 1 && HD3 >= 1 && HD4 >= 1
-                        && C1 % HD1 == 0 && C2 % HD2 == 0 && C3 % HD3 == 0 && C4 % HD4 == 0,
+                        && C1.is_multiple_of(HD1) && C2.is_multiple_of(HD2) && C3.is_multiple_of(HD3) && C4.is_multiple_of(HD4),
                     "every level's channels must be divisible by its number of heads"
                 );
                 assert!(
