@@ -42,4 +42,7 @@ fn ui() {
     let t = trybuild::TestCases::new();
     t.pass("ui/pass/*.rs");
     t.compile_fail("ui/fail/*.rs");
+    // Presets whose sizes do not fit the network (checked by `const _` items in the preset
+    // macros, so these fail even under `cargo check`).
+    t.compile_fail("ui/preset_fail/*.rs");
 }
