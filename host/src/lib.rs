@@ -1,2 +1,5 @@
 //! hepaseg host library: the workstation side (training, data, export). See the README.
 pub use hepaseg_core as core;
+
+pub mod info;
+pub mod registry;

@@ -1,0 +1,147 @@
+//! Every network × preset the tool knows, by command-line name, and their figures.
+//!
+//! Core publishes each network as a concrete type; this module is the one place that maps
+//! the names a user types (`--model agcaf-net --preset edge`) onto those types.
+
+use hepaseg_core::nets::Network;
+use serde::Serialize;
+
+/// The architectures, by command-line name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Model {
+    /// AGCAF-Net (ResNet backbone, context pyramid, asymmetric fusion).
+    AgcafNet,
+    /// CAFCT-Net (CNN + transformer branches, attentive feature fusion, ASPP, attention gates).
+    CafctNet,
+}
+
+impl Model {
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::AgcafNet => "agcaf-net",
+            Model::CafctNet => "cafct-net",
+        }
+    }
+}
+
+/// One row of a per-block summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockSummary {
+    /// Block name (parameter prefix).
+    pub name: &'static str,
+    /// Output shape `[C, H, W]`.
+    pub output: [usize; 3],
+    /// Trainable parameters of the block.
+    pub params: usize,
+    /// Multiply-accumulates of the block.
+    pub macs: u64,
+}
+
+/// The figures `hepaseg info` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Architecture name.
+    pub model: &'static str,
+    /// Preset name.
+    pub preset: &'static str,
+    /// Trainable parameters.
+    pub params: usize,
+    /// Parameter tensors (rows of the table, including batch-norm statistics).
+    pub tensors: usize,
+    /// Multiply-accumulates per slice.
+    pub macs: u64,
+    /// Arena bytes of the f32 engine.
+    pub arena_bytes_f32: usize,
+    /// Input shape `[C, H, W]`.
+    pub input: [usize; 3],
+    /// Output shape `[C, H, W]`.
+    pub output: [usize; 3],
+    /// Architecture fingerprint, as 16 hex digits.
+    pub fingerprint: String,
+    /// Per-block rows.
+    pub blocks: Vec<BlockSummary>,
+}
+
+/// The summary of a network type.
+pub fn summarize<N: Network>() -> Summary {
+    let blocks = N::BLOCKS
+        .iter()
+        .map(|b| BlockSummary {
+            name: b.name,
+            output: b.output,
+            params: N::PARAMS
+                .iter()
+                .filter(|p| p.name.is_under(b.name) && p.role.is_trainable())
+                .map(|p| p.numel())
+                .sum(),
+            macs: b.macs,
+        })
+        .collect();
+    Summary {
+        model: N::ARCHITECTURE.name(),
+        preset: N::PRESET,
+        params: N::PARAM_COUNT,
+        tensors: N::PARAMS.len(),
+        macs: N::MACS,
+        arena_bytes_f32: N::ARENA_BYTES,
+        input: N::INPUT,
+        output: N::OUTPUT,
+        fingerprint: format!("{:016x}", N::FINGERPRINT),
+        blocks,
+    }
+}
+
+/// Calls `$f::<Net>()` for the network named by `(model, preset)`, or evaluates to `None`.
+macro_rules! with_network {
+    ($model:expr, $preset:expr, $f:ident) => {{
+        use hepaseg_core::nets::{agcaf, cafct};
+        match ($model, $preset) {
+            (Model::AgcafNet, "paper") => Some($f::<agcaf::paper::Net>()),
+            (Model::AgcafNet, "edge") => Some($f::<agcaf::edge::Net>()),
+            (Model::AgcafNet, "tiny") => Some($f::<agcaf::tiny::Net>()),
+            (Model::AgcafNet, "tiny-backbone") => Some($f::<agcaf::tiny_backbone::Net>()),
+            (Model::AgcafNet, "tiny-cpm") => Some($f::<agcaf::tiny_cpm::Net>()),
+            (Model::AgcafNet, "tiny-afm") => Some($f::<agcaf::tiny_afm::Net>()),
+            (Model::CafctNet, "paper") => Some($f::<cafct::paper::Net>()),
+            (Model::CafctNet, "edge") => Some($f::<cafct::edge::Net>()),
+            (Model::CafctNet, "tiny") => Some($f::<cafct::tiny::Net>()),
+            (Model::CafctNet, "tiny-no-transformer") => {
+                Some($f::<cafct::tiny_no_transformer::Net>())
+            }
+            (Model::CafctNet, "tiny-no-aff") => Some($f::<cafct::tiny_no_aff::Net>()),
+            (Model::CafctNet, "tiny-no-aspp") => Some($f::<cafct::tiny_no_aspp::Net>()),
+            (Model::CafctNet, "tiny-no-ag") => Some($f::<cafct::tiny_no_ag::Net>()),
+            _ => None,
+        }
+    }};
+}
+
+/// Preset names per architecture (the three sizes first, then ablations).
+pub fn presets(model: Model) -> &'static [&'static str] {
+    match model {
+        Model::AgcafNet => &[
+            "paper",
+            "edge",
+            "tiny",
+            "tiny-backbone",
+            "tiny-cpm",
+            "tiny-afm",
+        ],
+        Model::CafctNet => &[
+            "paper",
+            "edge",
+            "tiny",
+            "tiny-no-transformer",
+            "tiny-no-aff",
+            "tiny-no-aspp",
+            "tiny-no-ag",
+        ],
+    }
+}
+
+/// The summary of a named network, or `None` for an unknown preset.
+pub fn summary(model: Model, preset: &str) -> Option<Summary> {
+    with_network!(model, preset, summarize)
+}

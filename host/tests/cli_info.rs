@@ -1,0 +1,76 @@
+//! `hepaseg info` through the real binary: every network × preset prints real figures, the
+//! JSON has the documented keys, and a bad preset is a clear error with exit status 2.
+
+use std::process::Command;
+
+fn hepaseg(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hepaseg"))
+        .args(args)
+        .output()
+        .expect("run hepaseg")
+}
+
+fn info_json(model: &str, preset: &str) -> serde_json::Value {
+    let out = hepaseg(&["info", "--model", model, "--preset", preset, "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("valid JSON")
+}
+
+#[test]
+fn json_reports_the_spec_figures_for_all_six_pairs() {
+    // (model, preset, parameters, MACs within 1 % of SPEC §5 where it gives one)
+    let cases: [(&str, &str, u64, Option<f64>); 6] = [
+        ("agcaf-net", "paper", 12_354_189, Some(42.57e9)),
+        ("agcaf-net", "edge", 849_453, Some(2.77e9)),
+        ("agcaf-net", "tiny", 213_981, None),
+        ("cafct-net", "paper", 4_043_402, Some(5.80e9)),
+        ("cafct-net", "edge", 1_022_154, Some(1.61e9)),
+        ("cafct-net", "tiny", 261_194, None),
+    ];
+    for (model, preset, params, macs) in cases {
+        let v = info_json(model, preset);
+        for key in ["params", "macs", "arena_bytes_f32", "input", "output", "fingerprint", "blocks"] {
+            assert!(v.get(key).is_some(), "{model}/{preset}: missing key {key}");
+        }
+        assert_eq!(v["params"].as_u64(), Some(params), "{model}/{preset}");
+        let m = v["macs"].as_u64().unwrap() as f64;
+        if let Some(expected) = macs {
+            assert!((m - expected).abs() <= 0.01 * expected, "{model}/{preset}: {m}");
+        }
+        let size = if preset == "tiny" { 64 } else { 256 };
+        assert_eq!(v["input"], serde_json::json!([1, size, size]));
+        assert_eq!(v["output"], serde_json::json!([1, size, size]));
+        assert!(v["arena_bytes_f32"].as_u64().unwrap() > 0);
+        assert_eq!(v["fingerprint"].as_str().unwrap().len(), 16);
+        let blocks = v["blocks"].as_array().unwrap();
+        let block_params: u64 = blocks.iter().map(|b| b["params"].as_u64().unwrap()).sum();
+        let block_macs: u64 = blocks.iter().map(|b| b["macs"].as_u64().unwrap()).sum();
+        assert_eq!(block_params, params, "{model}/{preset}: blocks do not add up");
+        assert_eq!(block_macs as f64, m);
+    }
+}
+
+#[test]
+fn table_is_human_readable() {
+    let out = hepaseg(&["info", "--model", "agcaf-net", "--preset", "paper"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("12,354,189"), "{text}");
+    assert!(text.contains("42.57 G"), "{text}");
+    assert!(text.contains("cpm"), "{text}");
+}
+
+#[test]
+fn unknown_preset_names_the_known_ones() {
+    let out = hepaseg(&["info", "--model", "cafct-net", "--preset", "huge"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("unknown preset 'huge'") && err.contains("tiny-no-aspp"), "{err}");
+}
+
+#[test]
+fn help_and_version_work() {
+    assert!(hepaseg(&["--help"]).status.success());
+    let v = hepaseg(&["--version"]);
+    assert!(String::from_utf8(v.stdout).unwrap().contains(env!("CARGO_PKG_VERSION")));
+}
