@@ -3,6 +3,7 @@
 //! release: `cargo test --release -p hepaseg-tests --test nets_stack -- --ignored`).
 
 use hepaseg_core::nets::agcaf::{AgcafEdge, AgcafPaper, AgcafTiny};
+use hepaseg_core::nets::cafct::{CafctEdge, CafctPaper, CafctTiny};
 use hepaseg_core::nets::Network;
 use hepaseg_core::params::SliceParams;
 use hepaseg_tests::seeded::{arena, arena_bytes, as_slices, seeded_params, synthetic_slice};
@@ -39,20 +40,25 @@ fn forward_on_small_stack<N: Network>() -> std::time::Duration {
 }
 
 #[test]
-fn tiny_forward_fits_in_64_kib_of_stack() {
+fn tiny_forwards_fit_in_64_kib_of_stack() {
     forward_on_small_stack::<AgcafTiny>();
+    forward_on_small_stack::<CafctTiny>();
 }
 
 #[test]
 #[ignore = "slow outside release builds; CI runs it with --release"]
-fn edge_forward_fits_in_64_kib_of_stack() {
+fn edge_forwards_fit_in_64_kib_of_stack() {
     let t = forward_on_small_stack::<AgcafEdge>();
     eprintln!("agcaf edge forward: {t:?}");
+    let t = forward_on_small_stack::<CafctEdge>();
+    eprintln!("cafct edge forward: {t:?}");
 }
 
 #[test]
 #[ignore = "slow outside release builds; CI runs it with --release"]
-fn paper_forward_fits_in_64_kib_of_stack() {
+fn paper_forwards_fit_in_64_kib_of_stack() {
     let t = forward_on_small_stack::<AgcafPaper>();
     eprintln!("agcaf paper forward: {t:?}");
+    let t = forward_on_small_stack::<CafctPaper>();
+    eprintln!("cafct paper forward: {t:?}");
 }
