@@ -3,3 +3,4 @@ pub use hepaseg_core as core;
 
 pub mod info;
 pub mod registry;
+pub mod metrics;
