@@ -2,5 +2,5 @@
 pub use hepaseg_core as core;
 
 pub mod info;
-pub mod registry;
 pub mod metrics;
+pub mod registry;

@@ -12,7 +12,11 @@ fn hepaseg(args: &[&str]) -> std::process::Output {
 
 fn info_json(model: &str, preset: &str) -> serde_json::Value {
     let out = hepaseg(&["info", "--model", model, "--preset", preset, "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("valid JSON")
 }
 
@@ -29,13 +33,24 @@ fn json_reports_the_spec_figures_for_all_six_pairs() {
     ];
     for (model, preset, params, macs) in cases {
         let v = info_json(model, preset);
-        for key in ["params", "macs", "arena_bytes_f32", "input", "output", "fingerprint", "blocks"] {
+        for key in [
+            "params",
+            "macs",
+            "arena_bytes_f32",
+            "input",
+            "output",
+            "fingerprint",
+            "blocks",
+        ] {
             assert!(v.get(key).is_some(), "{model}/{preset}: missing key {key}");
         }
         assert_eq!(v["params"].as_u64(), Some(params), "{model}/{preset}");
         let m = v["macs"].as_u64().unwrap() as f64;
         if let Some(expected) = macs {
-            assert!((m - expected).abs() <= 0.01 * expected, "{model}/{preset}: {m}");
+            assert!(
+                (m - expected).abs() <= 0.01 * expected,
+                "{model}/{preset}: {m}"
+            );
         }
         let size = if preset == "tiny" { 64 } else { 256 };
         assert_eq!(v["input"], serde_json::json!([1, size, size]));
@@ -45,7 +60,10 @@ fn json_reports_the_spec_figures_for_all_six_pairs() {
         let blocks = v["blocks"].as_array().unwrap();
         let block_params: u64 = blocks.iter().map(|b| b["params"].as_u64().unwrap()).sum();
         let block_macs: u64 = blocks.iter().map(|b| b["macs"].as_u64().unwrap()).sum();
-        assert_eq!(block_params, params, "{model}/{preset}: blocks do not add up");
+        assert_eq!(
+            block_params, params,
+            "{model}/{preset}: blocks do not add up"
+        );
         assert_eq!(block_macs as f64, m);
     }
 }
@@ -65,12 +83,17 @@ fn unknown_preset_names_the_known_ones() {
     let out = hepaseg(&["info", "--model", "cafct-net", "--preset", "huge"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("unknown preset 'huge'") && err.contains("tiny-no-aspp"), "{err}");
+    assert!(
+        err.contains("unknown preset 'huge'") && err.contains("tiny-no-aspp"),
+        "{err}"
+    );
 }
 
 #[test]
 fn help_and_version_work() {
     assert!(hepaseg(&["--help"]).status.success());
     let v = hepaseg(&["--version"]);
-    assert!(String::from_utf8(v.stdout).unwrap().contains(env!("CARGO_PKG_VERSION")));
+    assert!(String::from_utf8(v.stdout)
+        .unwrap()
+        .contains(env!("CARGO_PKG_VERSION")));
 }
