@@ -18,6 +18,7 @@
 pub mod arena;
 pub mod blocks;
 pub mod error;
+pub mod int8;
 pub mod nets;
 pub mod ops;
 pub mod params;

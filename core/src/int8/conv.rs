@@ -1,0 +1,293 @@
+//! Int8 2-D convolution (stride, padding, dilation, groups) and depthwise convolution with
+//! per-output-channel requantization.
+//!
+//! The arithmetic is TFLite's `reference_integer_ops::ConvPerChannel` /
+//! `DepthwiseConvPerChannel`: `acc = Σ w · (x − zp_in)` in `i32` over the taps inside the
+//! image, `+ bias[co]`, requantized by `M[co] = s_in · s_w[co] / s_out`
+//! ([`PerChannelQuant`]), `+ zp_out`, clamped to the fused activation range. Padding stands for
+//! the real value 0, i.e. the input zero point, so a tap outside the image contributes
+//! `w · (zp_in − zp_in) = 0` and is skipped — exactly "pad with `zp_in`".
+//!
+//! The accumulation is exact (the reduction length is checked against
+//! [`MAX_WEIGHT_DOT_TERMS`] at compile time) and the only rounding is the requantization:
+//! the result is within 1 LSB of "dequantize → f64 conv → quantize" and equal to it except
+//! near rounding ties, where TFLite's double rounding (see [`super::quant`]) can step across
+//! (≈ 0.1 % of outputs in the tests).
+//!
+//! Weights use PyTorch's layout `[CO][CI/G][K][K]` like the f32 [`crate::ops::Conv2d`]; each
+//! output row is accumulated in a `WO`-long `i32` buffer on the stack (1 KiB at `WO = 256`),
+//! with the valid output columns of each kernel column computed once per call (`K` entries).
+
+use super::quant::{PerChannelQuant, MAX_WEIGHT_DOT_TERMS};
+use crate::ops::conv_out;
+use crate::tensor::{ConvWeight, Flat, Map};
+
+/// An int8 convolution's geometry: stride `S`, padding `P` (with the input zero point),
+/// dilation `D`, groups `G` — the int8 twin of [`crate::ops::Conv2d`].
+///
+/// ```
+/// use hepaseg_core::int8::{Clamp, Conv2dQ, PerChannelQuant, Requant};
+/// use hepaseg_core::tensor::Map;
+/// // 1×1 conv, one channel, weight 2, multiplier ½: y = round(2·(x − zp_in) · ½) + zp_out.
+/// let x: Map<1, 2, 2, i8> = [[[10, 11], [12, 13]]];
+/// let w = [[[[2i8]]]];
+/// let half = Requant::new(1 << 30, 0);
+/// let q = PerChannelQuant {
+///     input_zp: 10, output_zp: -5,
+///     multiplier: &[half.multiplier], shift: &[half.shift],
+///     bias: None, clamp: Clamp::NONE,
+/// };
+/// let mut y: Map<1, 2, 2, i8> = [[[0; 2]; 2]];
+/// Conv2dQ::<1, 0>::forward(&x, &w, &q, &mut y);
+/// assert_eq!(y, [[[-5, -4], [-3, -2]]]);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Conv2dQ<const S: usize, const P: usize, const D: usize = 1, const G: usize = 1>;
+
+impl<const S: usize, const P: usize, const D: usize, const G: usize> Conv2dQ<S, P, D, G> {
+    /// `y = requant(conv(x − zp_in, w) + bias)`. `CIG` (input channels per group) is read off
+    /// the weight type.
+    pub fn forward<
+        const CI: usize,
+        const H: usize,
+        const W: usize,
+        const CO: usize,
+        const CIG: usize,
+        const K: usize,
+        const HO: usize,
+        const WO: usize,
+    >(
+        x: &Map<CI, H, W, i8>,
+        w: &ConvWeight<CO, CIG, K, i8>,
+        q: &PerChannelQuant<'_, CO>,
+        y: &mut Map<CO, HO, WO, i8>,
+    ) {
+        const {
+            assert!(
+                S >= 1 && D >= 1 && G >= 1 && K >= 1,
+                "stride, dilation, groups, kernel >= 1"
+            );
+            assert!(
+                CIG * G == CI,
+                "weight's input channels x groups must equal the map's channels"
+            );
+            assert!(
+                CO.is_multiple_of(G),
+                "output channels must be divisible by groups"
+            );
+            assert!(
+                H + 2 * P > D * (K - 1),
+                "kernel (dilated) larger than the padded height"
+            );
+            assert!(
+                W + 2 * P > D * (K - 1),
+                "kernel (dilated) larger than the padded width"
+            );
+            assert!(
+                HO == conv_out(H, K, S, P, D),
+                "conv output height must be (H + 2P - D(K-1) - 1)/S + 1"
+            );
+            assert!(
+                WO == conv_out(W, K, S, P, D),
+                "conv output width must be (W + 2P - D(K-1) - 1)/S + 1"
+            );
+            assert!(
+                CIG * K * K <= MAX_WEIGHT_DOT_TERMS,
+                "int8 conv reduction too long for an exact i32 accumulator"
+            );
+        };
+        let geom = Geometry {
+            ci: CI,
+            h: H,
+            w: W,
+            co: CO,
+            groups: G,
+            k: K,
+            stride: S,
+            pad: P,
+            dilation: D,
+            ho: HO,
+            wo: WO,
+        };
+        let mut acc = [0i32; WO];
+        let mut cols = [(0, 0, 0); K];
+        conv_kernel(
+            &geom,
+            x.flat(),
+            w.flat(),
+            q,
+            &mut acc,
+            &mut cols,
+            y.flat_mut(),
+        );
+    }
+}
+
+/// Int8 depthwise convolution (`groups == channels`), stride `S`, padding `P` (with the input
+/// zero point), dilation `D` — TFLite's `DepthwiseConvPerChannel` with depth multiplier 1.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DepthwiseConv2dQ<const S: usize, const P: usize, const D: usize = 1>;
+
+impl<const S: usize, const P: usize, const D: usize> DepthwiseConv2dQ<S, P, D> {
+    /// `y[c] = requant((x[c] − zp_in) ⋆ w[c] + bias[c])`.
+    pub fn forward<
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const K: usize,
+        const HO: usize,
+        const WO: usize,
+    >(
+        x: &Map<C, H, W, i8>,
+        w: &ConvWeight<C, 1, K, i8>,
+        q: &PerChannelQuant<'_, C>,
+        y: &mut Map<C, HO, WO, i8>,
+    ) {
+        const {
+            assert!(S >= 1 && D >= 1 && K >= 1, "stride, dilation, kernel >= 1");
+            assert!(
+                H + 2 * P > D * (K - 1),
+                "kernel (dilated) larger than the padded height"
+            );
+            assert!(
+                W + 2 * P > D * (K - 1),
+                "kernel (dilated) larger than the padded width"
+            );
+            assert!(
+                HO == conv_out(H, K, S, P, D),
+                "conv output height must be (H + 2P - D(K-1) - 1)/S + 1"
+            );
+            assert!(
+                WO == conv_out(W, K, S, P, D),
+                "conv output width must be (W + 2P - D(K-1) - 1)/S + 1"
+            );
+            assert!(
+                K * K <= MAX_WEIGHT_DOT_TERMS,
+                "int8 conv reduction too long for an exact i32 accumulator"
+            );
+        };
+        let geom = Geometry {
+            ci: C,
+            h: H,
+            w: W,
+            co: C,
+            groups: C,
+            k: K,
+            stride: S,
+            pad: P,
+            dilation: D,
+            ho: HO,
+            wo: WO,
+        };
+        let mut acc = [0i32; WO];
+        let mut cols = [(0, 0, 0); K];
+        conv_kernel(
+            &geom,
+            x.flat(),
+            w.flat(),
+            q,
+            &mut acc,
+            &mut cols,
+            y.flat_mut(),
+        );
+    }
+}
+
+/// Run-time description of a convolution, already validated by a typed wrapper.
+struct Geometry {
+    ci: usize,
+    h: usize,
+    w: usize,
+    co: usize,
+    groups: usize,
+    k: usize,
+    stride: usize,
+    pad: usize,
+    dilation: usize,
+    ho: usize,
+    wo: usize,
+}
+
+/// Output positions `o` in `0..out` whose input index `o·s + tap − pad` lies in `0..input`.
+fn valid_outputs(out: usize, input: usize, s: usize, tap: usize, pad: usize) -> (usize, usize) {
+    // o·s + tap ≥ pad  ⇔  o ≥ ceil((pad − tap)/s)
+    let lo = if pad > tap {
+        (pad - tap).div_ceil(s)
+    } else {
+        0
+    };
+    // o·s + tap − pad ≤ input − 1  ⇔  o ≤ (input − 1 + pad − tap)/s
+    let hi = if input + pad > tap {
+        ((input - 1 + pad - tap) / s + 1).min(out)
+    } else {
+        0
+    };
+    (lo, hi.max(lo))
+}
+
+/// Direct convolution over flat slices, one output row at a time into `acc` (`wo` long).
+/// Shapes were checked at compile time by the caller, so every index below is in bounds.
+fn conv_kernel<const CO: usize>(
+    g: &Geometry,
+    x: &[i8],
+    w: &[i8],
+    q: &PerChannelQuant<'_, CO>,
+    acc: &mut [i32],
+    cols: &mut [(usize, usize, usize)],
+    y: &mut [i8],
+) {
+    let cig = g.ci / g.groups;
+    let cog = g.co / g.groups;
+    let zp = i32::from(q.input_zp);
+    let (kk, plane_in, plane_out) = (g.k * g.k, g.h * g.w, g.ho * g.wo);
+    // Per kernel column: the valid output columns and the first input column they read.
+    for (kw, c) in cols.iter_mut().enumerate() {
+        let tap_w = kw * g.dilation;
+        let (ow0, ow1) = valid_outputs(g.wo, g.w, g.stride, tap_w, g.pad);
+        let iw0 = if ow0 < ow1 {
+            ow0 * g.stride + tap_w - g.pad
+        } else {
+            0
+        };
+        *c = (ow0, ow1, iw0);
+    }
+    for co in 0..g.co {
+        let group = co / cog;
+        let out = &mut y[co * plane_out..(co + 1) * plane_out];
+        for (oh, row_out) in out.chunks_exact_mut(g.wo).enumerate() {
+            acc.fill(0);
+            for cl in 0..cig {
+                let ci = group * cig + cl;
+                let inp = &x[ci * plane_in..(ci + 1) * plane_in];
+                let wk = &w[(co * cig + cl) * kk..(co * cig + cl + 1) * kk];
+                for kh in 0..g.k {
+                    // Input row of this tap; rows in the padding contribute nothing.
+                    let ih = oh * g.stride + kh * g.dilation;
+                    if ih < g.pad || ih >= g.h + g.pad {
+                        continue;
+                    }
+                    let row_in = &inp[(ih - g.pad) * g.w..(ih - g.pad + 1) * g.w];
+                    for (&(ow0, ow1, iw0), wv) in cols.iter().zip(&wk[kh * g.k..(kh + 1) * g.k]) {
+                        if ow0 == ow1 {
+                            continue;
+                        }
+                        let wv = i32::from(*wv);
+                        if g.stride == 1 {
+                            let n = ow1 - ow0;
+                            for (a, v) in acc[ow0..ow1].iter_mut().zip(&row_in[iw0..iw0 + n]) {
+                                *a += wv * (i32::from(*v) - zp);
+                            }
+                        } else {
+                            for (j, a) in acc[ow0..ow1].iter_mut().enumerate() {
+                                *a += wv * (i32::from(row_in[iw0 + j * g.stride]) - zp);
+                            }
+                        }
+                    }
+                }
+            }
+            for (o, a) in row_out.iter_mut().zip(acc.iter()) {
+                *o = q.output(co, *a);
+            }
+        }
+    }
+}

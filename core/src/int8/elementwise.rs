@@ -1,0 +1,176 @@
+//! Element-wise add and multiply of two int8 tensors with different quantization, with the
+//! same channel (`[i8; C]`) and pixel (`Map<1, H, W>`) broadcasts as [`crate::ops`], and a
+//! standalone ReLU.
+//!
+//! * **Add** is TFLite's int8 `Add` (reference `integer_ops::AddElementwise`): each input,
+//!   offset by its zero point, is shifted left by [`ADD_LEFT_SHIFT`] = 20 bits and rescaled by
+//!   its own multiplier (`s_x / (2·max(s_a, s_b))`, below 1/2), the two are summed in `i32`, and
+//!   the sum is rescaled to the output (`2·max(s_a, s_b) / (2^20 · s_out)`). The 20 bits of
+//!   headroom make the input roundings (and the output multiplier's double rounding, whose
+//!   right shift is ≈ 20) negligible, so the result is the exact sum rounded once: within 1
+//!   LSB of "dequantize → add → quantize", and in the tests always equal to it.
+//! * **Mul** is TFLite's int8 `Mul`: `(a − za)(b − zb)` is exact in `i32` and one
+//!   requantization by `s_a·s_b / s_out` rounds it: within 1 LSB, equal to the reference
+//!   except near ties (double rounding, see [`super::quant`]).
+//!
+//! Both end with the output zero point and a fused [`Clamp`], as in TFLite.
+
+use super::quant::{Clamp, Requant};
+use crate::tensor::{Flat, Map};
+
+/// TFLite's `left_shift` for 8-bit `Add`: inputs are multiplied by `2^20` before their
+/// (below-one) rescaling, keeping 20 fractional bits through the sum.
+pub const ADD_LEFT_SHIFT: i32 = 20;
+
+/// Parameters of `out = a + b` (TFLite's `ArithmeticParams` for int8 `Add`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddQuant {
+    /// Zero point of `a`.
+    pub a_zp: i8,
+    /// Zero point of `b`.
+    pub b_zp: i8,
+    /// Zero point of the output.
+    pub output_zp: i8,
+    /// Bits both inputs are shifted left by before rescaling ([`ADD_LEFT_SHIFT`]; clamped to
+    /// `0..=23` so `255 · 2^left_shift` cannot overflow).
+    pub left_shift: i32,
+    /// `s_a / (2·max(s_a, s_b))`.
+    pub a: Requant,
+    /// `s_b / (2·max(s_a, s_b))`.
+    pub b: Requant,
+    /// `2·max(s_a, s_b) / (2^left_shift · s_out)`.
+    pub output: Requant,
+    /// Fused activation range.
+    pub clamp: Clamp,
+}
+
+impl AddQuant {
+    /// One output element.
+    #[inline]
+    pub const fn add(&self, a: i8, b: i8) -> i8 {
+        let ls = if self.left_shift < 0 {
+            0
+        } else if self.left_shift > 23 {
+            23
+        } else {
+            self.left_shift
+        };
+        // |x − zp| ≤ 255, so `· 2^ls` ≤ 255 · 2^23 < 2^31.
+        let a = (a as i32 - self.a_zp as i32) << ls;
+        let b = (b as i32 - self.b_zp as i32) << ls;
+        let sum = self.a.apply(a).saturating_add(self.b.apply(b));
+        self.clamp
+            .apply(self.output.apply(sum).saturating_add(self.output_zp as i32))
+    }
+}
+
+/// Parameters of `out = a · b` (TFLite's `ArithmeticParams` for int8 `Mul`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MulQuant {
+    /// Zero point of `a`.
+    pub a_zp: i8,
+    /// Zero point of `b`.
+    pub b_zp: i8,
+    /// Zero point of the output.
+    pub output_zp: i8,
+    /// `s_a · s_b / s_out`.
+    pub requant: Requant,
+    /// Fused activation range.
+    pub clamp: Clamp,
+}
+
+impl MulQuant {
+    /// One output element.
+    #[inline]
+    pub const fn mul(&self, a: i8, b: i8) -> i8 {
+        // |(a − za)(b − zb)| ≤ 255², exact in i32.
+        let p = (a as i32 - self.a_zp as i32) * (b as i32 - self.b_zp as i32);
+        self.clamp
+            .apply(self.requant.apply(p).saturating_add(self.output_zp as i32))
+    }
+}
+
+/// `a = a + b` (in place on `a`; the result has the output quantization of `q`).
+pub fn add<T: Flat<Elem = i8>>(a: &mut T, b: &T, q: &AddQuant) {
+    for (x, y) in a.flat_mut().iter_mut().zip(b.flat()) {
+        *x = q.add(*x, *y);
+    }
+}
+
+/// `out = a + b`.
+pub fn add_into<T: Flat<Elem = i8>>(a: &T, b: &T, q: &AddQuant, out: &mut T) {
+    for ((o, x), y) in out.flat_mut().iter_mut().zip(a.flat()).zip(b.flat()) {
+        *o = q.add(*x, *y);
+    }
+}
+
+/// `a = a · b` (in place on `a`).
+pub fn mul<T: Flat<Elem = i8>>(a: &mut T, b: &T, q: &MulQuant) {
+    for (x, y) in a.flat_mut().iter_mut().zip(b.flat()) {
+        *x = q.mul(*x, *y);
+    }
+}
+
+/// `out = a · b`.
+pub fn mul_into<T: Flat<Elem = i8>>(a: &T, b: &T, q: &MulQuant, out: &mut T) {
+    for ((o, x), y) in out.flat_mut().iter_mut().zip(a.flat()).zip(b.flat()) {
+        *o = q.mul(*x, *y);
+    }
+}
+
+/// `x[c, h, w] = x[c, h, w] + v[c]` (a C×1×1 operand broadcast over pixels; `v` is `b` of `q`).
+pub fn add_channel<const C: usize, const H: usize, const W: usize>(
+    x: &mut Map<C, H, W, i8>,
+    v: &[i8; C],
+    q: &AddQuant,
+) {
+    for (plane, b) in x.iter_mut().zip(v) {
+        for p in plane.flat_mut() {
+            *p = q.add(*p, *b);
+        }
+    }
+}
+
+/// `x[c, h, w] = x[c, h, w] · v[c]` (squeeze-excitation; `v` is `b` of `q`).
+pub fn mul_channel<const C: usize, const H: usize, const W: usize>(
+    x: &mut Map<C, H, W, i8>,
+    v: &[i8; C],
+    q: &MulQuant,
+) {
+    for (plane, s) in x.iter_mut().zip(v) {
+        for p in plane.flat_mut() {
+            *p = q.mul(*p, *s);
+        }
+    }
+}
+
+/// `x[c, h, w] = x[c, h, w] + p[0, h, w]` (a 1×H×W operand broadcast over channels).
+pub fn add_pixel<const C: usize, const H: usize, const W: usize>(
+    x: &mut Map<C, H, W, i8>,
+    p: &Map<1, H, W, i8>,
+    q: &AddQuant,
+) {
+    for plane in x.iter_mut() {
+        add(plane, &p[0], q);
+    }
+}
+
+/// `x[c, h, w] = x[c, h, w] · p[0, h, w]` (attention gates; `p` is `b` of `q`).
+pub fn mul_pixel<const C: usize, const H: usize, const W: usize>(
+    x: &mut Map<C, H, W, i8>,
+    p: &Map<1, H, W, i8>,
+    q: &MulQuant,
+) {
+    for plane in x.iter_mut() {
+        mul(plane, &p[0], q);
+    }
+}
+
+/// A standalone ReLU: `x = max(x, zero_point)` (the real value 0 is the zero point; input
+/// and output share their quantization, so this is exact). Prefer fusing it into the
+/// producer's [`Clamp`].
+pub fn relu(x: &mut impl Flat<Elem = i8>, zero_point: i8) {
+    for v in x.flat_mut() {
+        *v = (*v).max(zero_point);
+    }
+}

@@ -1,0 +1,97 @@
+//! Integer softmax with TFLite's int8 output convention (scale 1/256, zero point −128).
+//!
+//! For an int8 input with scale `s` (softmax's `beta` folded in), `softmax(x)_i =
+//! e^{s(x_i − max)} / Σ_j e^{s(x_j − max)}` depends only on the differences `d = max − x ∈
+//! 0..=255`, so `e^{−s·d}` is a 256-entry table, computed on the host in `f64` with
+//! [`EXP_TABLE_FRAC_BITS`] = 20 fractional bits ([`crate::int8::quant::build_exp_table`]) and
+//! stored in the blob, as TFLite's optimized int8 softmax does with its LUT. At run time:
+//!
+//! 1. `max` of the vector (int8);
+//! 2. `e_i = table[max − x_i]` (Q20, `e_max = 2^20`), `S = Σ e_i` in `u64`;
+//! 3. `y_i = round(256 · e_i / S) − 128`, one exact integer division per element (rounded half
+//!    up; all terms are non-negative), saturated to 127 for a probability of 1 — the output
+//!    quantization TFLite fixes for int8 softmax (`scale = 1/256, zero_point = −128`).
+//!
+//! The table's absolute error (≤ 2^−21) moves `256·p` by far less than 2^−8, so the result is
+//! within 1 LSB of "dequantize → f64 softmax → quantize" and equal to it except at ties.
+
+use crate::ops::Axis;
+use crate::tensor::Mat;
+
+/// Fractional bits of the exp table: `table[0] = 2^20` stands for `e^0 = 1`.
+pub const EXP_TABLE_FRAC_BITS: u32 = 20;
+
+/// Zero point of every int8 softmax output (TFLite's fixed output quantization).
+pub const OUTPUT_ZERO_POINT: i8 = -128;
+
+/// `log2` of the scale of every int8 softmax output: `2^−8 = 1/256`.
+pub const OUTPUT_SCALE_LOG2: i32 = -8;
+
+/// `e^{−s·d}` in Q20 for `d = max − x` (a negative entry from a corrupt table counts as 0).
+#[inline]
+fn exp_of(table: &[i32; 256], max: i8, x: i8) -> u64 {
+    // max ≥ x, so the difference is in 0..=255.
+    let d = (i32::from(max) - i32::from(x)) as u8;
+    table[usize::from(d)].max(0) as u64
+}
+
+/// `round(256 · e / sum) − 128`, saturated to int8 (`sum > 0`).
+#[inline]
+fn prob_q(e: u64, sum: u64) -> i8 {
+    let q = e
+        .saturating_mul(512)
+        .saturating_add(sum)
+        .checked_div(sum.saturating_mul(2))
+        .unwrap_or(0);
+    // q ≤ 256 for a valid table (e ≤ sum); anything larger saturates.
+    (q.min(255) as i32 + i32::from(OUTPUT_ZERO_POINT)) as i8
+}
+
+/// Softmax of one vector in place: the values change from the input quantization (the one
+/// `exp_table` was built for) to scale 1/256, zero point −128. An empty slice is left alone;
+/// a table that sums to 0 (corrupt) gives all −128.
+pub fn softmax_in_place(v: &mut [i8], exp_table: &[i32; 256]) {
+    let Some(max) = v.iter().copied().max() else {
+        return;
+    };
+    let sum = v
+        .iter()
+        .fold(0u64, |s, x| s.saturating_add(exp_of(exp_table, max, *x)));
+    if sum == 0 {
+        v.fill(OUTPUT_ZERO_POINT);
+        return;
+    }
+    for x in v.iter_mut() {
+        *x = prob_q(exp_of(exp_table, max, *x), sum);
+    }
+}
+
+/// Softmax of a matrix over the chosen axis, in place (output scale 1/256, zero point −128).
+pub fn softmax<const R: usize, const C: usize>(
+    m: &mut Mat<R, C, i8>,
+    exp_table: &[i32; 256],
+    axis: Axis,
+) {
+    match axis {
+        Axis::Rows => m
+            .iter_mut()
+            .for_each(|row| softmax_in_place(row, exp_table)),
+        Axis::Cols => {
+            for c in 0..C {
+                let Some(max) = m.iter().map(|r| r[c]).max() else {
+                    return;
+                };
+                let sum = m
+                    .iter()
+                    .fold(0u64, |s, r| s.saturating_add(exp_of(exp_table, max, r[c])));
+                for row in m.iter_mut() {
+                    row[c] = if sum == 0 {
+                        OUTPUT_ZERO_POINT
+                    } else {
+                        prob_q(exp_of(exp_table, max, row[c]), sum)
+                    };
+                }
+            }
+        }
+    }
+}
