@@ -25,6 +25,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a synthetic CT phantom dataset (lits-png in DIR, LiTS NIfTI in DIR/nifti, MSD in
+    /// DIR/msd), deterministic for a seed; needs no download.
+    Synth {
+        /// Output directory (created; must be new or empty).
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Number of volumes (patients).
+        #[arg(long, default_value_t = 20)]
+        volumes: usize,
+        /// Slice side in pixels (360 mm field of view).
+        #[arg(long, default_value_t = 128)]
+        size: usize,
+        /// Slices per volume (48 or more cover 24 cm: the whole liver and beyond).
+        #[arg(long, default_value_t = 48)]
+        slices: usize,
+        /// Random seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -35,6 +54,15 @@ fn main() -> ExitCode {
             preset,
             json,
         } => hepaseg::info::run(model, &preset, json),
+        Command::Synth {
+            out,
+            volumes,
+            size,
+            slices,
+            seed,
+        } => hepaseg::data::synth(&out, volumes, size, slices, seed)
+            .map(|report| report.to_string())
+            .map_err(|e| e.to_string()),
     };
     match result {
         Ok(text) => {
