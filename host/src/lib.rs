@@ -1,6 +1,8 @@
 //! hepaseg host library: the workstation side (training, data, export). See the README.
 pub use hepaseg_core as core;
 
+pub mod data;
+pub mod device;
 pub mod info;
 pub mod metrics;
 pub mod registry;
