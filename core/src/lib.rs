@@ -16,6 +16,7 @@
 #![doc(html_no_source)]
 
 pub mod arena;
+pub mod blob;
 pub mod blocks;
 pub mod error;
 pub mod int8;

@@ -44,6 +44,59 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Generate an Ed25519 key pair for signing weight blobs.
+    ///
+    /// Writes KEY (secret, mode 0600) and KEY.pub (public; what a device compiles in), both
+    /// raw 32-byte files.
+    Keygen {
+        /// Secret-key file to create (the public key goes to the same path + ".pub").
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Replace an existing key pair.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write a weight blob (docs/blob-format.md).
+    ///
+    /// Today only --random-init: a development aid that writes a seed-initialised f32 network
+    /// (untrained) so loading, signing and the f32 engine can be exercised; checkpoint export
+    /// comes with the quantizer.
+    Export {
+        /// Write seed-initialised (untrained) f32 parameters.
+        #[arg(long)]
+        random_init: bool,
+        /// Architecture.
+        #[arg(long, value_enum)]
+        model: Model,
+        /// Preset: paper, edge, tiny, or a tiny ablation.
+        #[arg(long, default_value = "tiny")]
+        preset: String,
+        /// Seed of the initialisation.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output blob (written atomically: a temporary file, then a rename).
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Sign with this Ed25519 secret key (from `hepaseg keygen`).
+        #[arg(long)]
+        sign: Option<std::path::PathBuf>,
+    },
+    /// Show a weight blob's header, tensors, checksum and signature status.
+    ///
+    /// Shows network, preset, fingerprint (and whether it matches this build's network),
+    /// tensors with shapes, dtypes and scales. Fails on a damaged or malformed blob, and on a
+    /// signature that does not verify with --pubkey.
+    Inspect {
+        /// The blob.
+        blob: std::path::PathBuf,
+        /// Verify the signature with this public key (KEY.pub); fails if it does not verify.
+        #[arg(long)]
+        pubkey: Option<std::path::PathBuf>,
+        /// Print JSON (keys: file, size, format_version, model, preset, fingerprint,
+        /// fingerprint_matches, quant_scheme, tensor_count, checksum, signature, tensors).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -63,6 +116,30 @@ fn main() -> ExitCode {
         } => hepaseg::data::synth(&out, volumes, size, slices, seed)
             .map(|report| report.to_string())
             .map_err(|e| e.to_string()),
+        Command::Keygen { out, force } => hepaseg::blob::keygen(&out, force)
+            .map(|report| report.to_string())
+            .map_err(|e| e.to_string()),
+        Command::Export {
+            random_init,
+            model,
+            preset,
+            seed,
+            out,
+            sign,
+        } => {
+            if random_init {
+                hepaseg::blob::export_random_init(model, &preset, seed, &out, sign.as_deref())
+            } else {
+                Err(
+                    "export needs --random-init for now (a development aid); exporting a \
+                     trained checkpoint comes with the quantizer"
+                        .to_owned(),
+                )
+            }
+        }
+        Command::Inspect { blob, pubkey, json } => {
+            hepaseg::blob::inspect(&blob, pubkey.as_deref(), json)
+        }
     };
     match result {
         Ok(text) => {
