@@ -142,15 +142,25 @@ fn main() -> ExitCode {
         }
     };
     match result {
-        Ok(text) => {
-            print!("{text}");
-            if !text.ends_with('\n') {
-                println!();
-            }
-            ExitCode::SUCCESS
-        }
+        Ok(text) => emit(&text),
         Err(message) => {
             eprintln!("hepaseg: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Writes a command's output to stdout. A reader that goes away early (`hepaseg … | head`)
+/// is not an error of ours: stop quietly with success instead of panicking like `print!`.
+fn emit(text: &str) -> ExitCode {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let newline = if text.ends_with('\n') { "" } else { "\n" };
+    match write!(out, "{text}{newline}").and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hepaseg: cannot write output: {e}");
             ExitCode::from(2)
         }
     }
