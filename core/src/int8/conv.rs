@@ -21,6 +21,7 @@
 use super::quant::{PerChannelQuant, MAX_WEIGHT_DOT_TERMS};
 use crate::ops::conv_out;
 use crate::tensor::{ConvWeight, Flat, Map};
+use crate::ops::conv_geometry::{valid_outputs, Geometry};
 
 /// An int8 convolution's geometry: stride `S`, padding `P` (with the input zero point),
 /// dilation `D`, groups `G` — the int8 twin of [`crate::ops::Conv2d`].
@@ -191,38 +192,6 @@ impl<const S: usize, const P: usize, const D: usize> DepthwiseConv2dQ<S, P, D> {
             y.flat_mut(),
         );
     }
-}
-
-/// Run-time description of a convolution, already validated by a typed wrapper.
-struct Geometry {
-    ci: usize,
-    h: usize,
-    w: usize,
-    co: usize,
-    groups: usize,
-    k: usize,
-    stride: usize,
-    pad: usize,
-    dilation: usize,
-    ho: usize,
-    wo: usize,
-}
-
-/// Output positions `o` in `0..out` whose input index `o·s + tap − pad` lies in `0..input`.
-fn valid_outputs(out: usize, input: usize, s: usize, tap: usize, pad: usize) -> (usize, usize) {
-    // o·s + tap ≥ pad  ⇔  o ≥ ceil((pad − tap)/s)
-    let lo = if pad > tap {
-        (pad - tap).div_ceil(s)
-    } else {
-        0
-    };
-    // o·s + tap − pad ≤ input − 1  ⇔  o ≤ (input − 1 + pad − tap)/s
-    let hi = if input + pad > tap {
-        ((input - 1 + pad - tap) / s + 1).min(out)
-    } else {
-        0
-    };
-    (lo, hi.max(lo))
 }
 
 /// Direct convolution over flat slices, one output row at a time into `acc` (`wo` long).

@@ -186,7 +186,7 @@ macro_rules! cafct_net {
             use $crate::blocks::unit::{conv_macs, Act, ConvBn, ConvBnParams};
             use $crate::error::Error;
             use $crate::nets::cafct::{join_blocks, CnnLevel, CnnStem};
-            use $crate::nets::{arena_words, view, Architecture, BlockInfo, Network};
+            use $crate::nets::{arena_words, view, BlockInfo};
             use $crate::ops::{self, AlignCorners};
             use $crate::params::{Cursor, ParamSource, ParamSpec, ReadParams};
             use $crate::plan::{Buffer, Plan};
@@ -613,28 +613,7 @@ macro_rules! cafct_net {
                 }
             }
 
-            impl Network for Net {
-                const ARCHITECTURE: Architecture = Architecture::CafctNet;
-                const PRESET: &'static str = PRESET;
-                const INPUT: [usize; 3] = [1, SIZE, SIZE];
-                const OUTPUT: [usize; 3] = [1, SIZE, SIZE];
-                const PARAMS: &'static [ParamSpec] = &TABLE;
-                const FINGERPRINT: u64 = $crate::params::fingerprint(&TABLE);
-                const PARAM_COUNT: usize = $crate::params::count_elements(&TABLE, true);
-                const MACS: u64 = $crate::nets::total_macs(&BLOCKS);
-                const ARENA_BYTES: usize = PLAN.total;
-                const BLOCKS: &'static [BlockInfo] = &BLOCKS;
-
-                fn forward_flat<'a, S: ParamSource + ?Sized>(
-                    params: &S,
-                    input: &[f32],
-                    arena: &'a mut [u8],
-                ) -> Result<&'a [f32], Error> {
-                    let input = $crate::tensor::map_ref::<f32, 1, SIZE, SIZE>(input)
-                        .ok_or(Error::InputShape { expected: SIZE * SIZE, found: input.len() })?;
-                    Ok(Self::forward(params, input, arena)?.flat())
-                }
-            }
+            $crate::impl_network!($crate::nets::Architecture::CafctNet);
         }
     };
 }

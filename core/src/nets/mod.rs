@@ -7,7 +7,11 @@
 //! size a stride-2 level cannot halve) fails to build.
 
 pub mod agcaf;
+pub mod agcaf_int8;
 pub mod cafct;
+pub mod int8;
+
+pub use int8::Int8Network;
 
 use crate::error::Error;
 use crate::params::ParamSpec;
@@ -103,4 +107,40 @@ pub const fn total_macs(blocks: &[BlockInfo]) -> u64 {
         i += 1;
     }
     s
+}
+
+/// Implements [`Network`] for a preset module's `Net` from the items every preset macro defines
+/// (`PRESET`, `SIZE`, `TABLE`, `PLAN`, `BLOCKS` and an inherent typed `Net::forward`), so both
+/// architectures publish their figures the same way.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! impl_network {
+    ($arch:expr) => {
+        impl $crate::nets::Network for Net {
+            const ARCHITECTURE: $crate::nets::Architecture = $arch;
+            const PRESET: &'static str = PRESET;
+            const INPUT: [usize; 3] = [1, SIZE, SIZE];
+            const OUTPUT: [usize; 3] = [1, SIZE, SIZE];
+            const PARAMS: &'static [$crate::params::ParamSpec] = &TABLE;
+            const FINGERPRINT: u64 = $crate::params::fingerprint(&TABLE);
+            const PARAM_COUNT: usize = $crate::params::count_elements(&TABLE, true);
+            const MACS: u64 = $crate::nets::total_macs(&BLOCKS);
+            const ARENA_BYTES: usize = PLAN.total;
+            const BLOCKS: &'static [$crate::nets::BlockInfo] = &BLOCKS;
+
+            fn forward_flat<'a, S: $crate::params::ParamSource + ?Sized>(
+                params: &S,
+                input: &[f32],
+                arena: &'a mut [u8],
+            ) -> Result<&'a [f32], $crate::Error> {
+                let input = $crate::tensor::map_ref::<f32, 1, SIZE, SIZE>(input).ok_or(
+                    $crate::Error::InputShape {
+                        expected: SIZE * SIZE,
+                        found: input.len(),
+                    },
+                )?;
+                Ok($crate::tensor::Flat::flat(Self::forward(params, input, arena)?))
+            }
+        }
+    };
 }

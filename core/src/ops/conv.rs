@@ -6,6 +6,7 @@
 //! bit-reproducible for a given build.
 
 use crate::tensor::{ConvWeight, Flat, Map};
+use crate::ops::conv_geometry::{valid_outputs, Geometry};
 
 /// Output length of a convolution along one axis: `(input + 2p − d(k−1) − 1) / s + 1`.
 ///
@@ -158,38 +159,6 @@ impl<const S: usize, const P: usize, const D: usize> DepthwiseConv2d<S, P, D> {
             y.flat_mut(),
         );
     }
-}
-
-/// Run-time description of a convolution, already validated by a typed wrapper.
-struct Geometry {
-    ci: usize,
-    h: usize,
-    w: usize,
-    co: usize,
-    groups: usize,
-    k: usize,
-    stride: usize,
-    pad: usize,
-    dilation: usize,
-    ho: usize,
-    wo: usize,
-}
-
-/// Output positions `o` in `0..out` whose input index `o·s + tap − pad` lies in `0..input`.
-fn valid_outputs(out: usize, input: usize, s: usize, tap: usize, pad: usize) -> (usize, usize) {
-    // o·s + tap ≥ pad  ⇔  o ≥ ceil((pad − tap)/s)
-    let lo = if pad > tap {
-        (pad - tap).div_ceil(s)
-    } else {
-        0
-    };
-    // o·s + tap − pad ≤ input − 1  ⇔  o ≤ (input − 1 + pad − tap)/s
-    let hi = if input + pad > tap {
-        ((input - 1 + pad - tap) / s + 1).min(out)
-    } else {
-        0
-    };
-    (lo, hi.max(lo))
 }
 
 /// Direct convolution over flat slices. Shapes were checked at compile time by the caller.

@@ -12,6 +12,7 @@
 pub mod activation;
 pub mod concat;
 pub mod conv;
+pub(crate) mod conv_geometry;
 pub mod elementwise;
 pub mod linalg;
 pub mod norm;
