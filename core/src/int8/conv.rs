@@ -19,9 +19,9 @@
 //! with the valid output columns of each kernel column computed once per call (`K` entries).
 
 use super::quant::{PerChannelQuant, MAX_WEIGHT_DOT_TERMS};
+use crate::ops::conv_geometry::{valid_outputs, Geometry};
 use crate::ops::conv_out;
 use crate::tensor::{ConvWeight, Flat, Map};
-use crate::ops::conv_geometry::{valid_outputs, Geometry};
 
 /// An int8 convolution's geometry: stride `S`, padding `P` (with the input zero point),
 /// dilation `D`, groups `G` — the int8 twin of [`crate::ops::Conv2d`].

@@ -139,7 +139,9 @@ macro_rules! impl_network {
                         found: input.len(),
                     },
                 )?;
-                Ok($crate::tensor::Flat::flat(Self::forward(params, input, arena)?))
+                Ok($crate::tensor::Flat::flat(Self::forward(
+                    params, input, arena,
+                )?))
             }
         }
     };

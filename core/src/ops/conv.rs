@@ -5,8 +5,8 @@
 //! (input channel, kernel row, kernel column) in that order — a fixed order, so results are
 //! bit-reproducible for a given build.
 
-use crate::tensor::{ConvWeight, Flat, Map};
 use crate::ops::conv_geometry::{valid_outputs, Geometry};
+use crate::tensor::{ConvWeight, Flat, Map};
 
 /// Output length of a convolution along one axis: `(input + 2p − d(k−1) − 1) / s + 1`.
 ///
