@@ -30,6 +30,24 @@ pub const fn f32_bytes(n: usize) -> usize {
     n * F32_BYTES
 }
 
+/// Bytes an int8 tensor of `n` elements takes from a [`Scratch`]: rounded up to whole 4-byte
+/// words, because a scratch hands out memory in words (so that `i32` and `f32` tensors taken
+/// after it stay aligned).
+pub const fn i8_bytes(n: usize) -> usize {
+    n.div_ceil(F32_BYTES) * F32_BYTES
+}
+
+/// Bytes of an int8 map of the given shape taken from a [`Scratch`], for `const` plans of the
+/// int8 engine (see [`i8_bytes`]).
+pub const fn map_bytes_i8(c: usize, h: usize, w: usize) -> usize {
+    i8_bytes(c * h * w)
+}
+
+/// Bytes of `n` `i32` values, for `const` plans.
+pub const fn i32_bytes(n: usize) -> usize {
+    n * core::mem::size_of::<i32>()
+}
+
 /// The larger of two plan sizes (two sub-steps that run one after the other share memory).
 pub const fn max(a: usize, b: usize) -> usize {
     if a > b {
@@ -158,6 +176,34 @@ impl<'a> Scratch<'a> {
     /// Takes an array of `N` floats.
     pub fn take_vec<const N: usize>(&mut self) -> Result<&'a mut [f32; N], Error> {
         let flat = self.take_f32(N)?;
+        flat.try_into().map_err(|_| Error::ArenaMisaligned)
+    }
+
+    /// Takes the next `n` bytes as `i8`s (whole words are taken: [`i8_bytes`]`(n)` bytes of
+    /// the scratch), for the int8 engine.
+    pub fn take_i8(&mut self, n: usize) -> Result<&'a mut [i8], Error> {
+        let words = self.take_f32(n.div_ceil(F32_BYTES))?;
+        let bytes = bytemuck::cast_slice_mut::<f32, i8>(words);
+        Ok(&mut bytes[..n])
+    }
+
+    /// Takes the next `n` `i32`s.
+    pub fn take_i32(&mut self, n: usize) -> Result<&'a mut [i32], Error> {
+        let words = self.take_f32(n)?;
+        Ok(bytemuck::cast_slice_mut::<f32, i32>(words))
+    }
+
+    /// Takes an int8 `Map<C, H, W, i8>` ([`map_bytes_i8`] bytes).
+    pub fn take_map_i8<const C: usize, const H: usize, const W: usize>(
+        &mut self,
+    ) -> Result<&'a mut Map<C, H, W, i8>, Error> {
+        let flat = self.take_i8(C * H * W)?;
+        crate::tensor::map_mut(flat).ok_or(Error::ArenaMisaligned)
+    }
+
+    /// Takes an array of `N` `i8`s.
+    pub fn take_vec_i8<const N: usize>(&mut self) -> Result<&'a mut [i8; N], Error> {
+        let flat = self.take_i8(N)?;
         flat.try_into().map_err(|_| Error::ArenaMisaligned)
     }
 

@@ -44,6 +44,7 @@
 pub mod concat;
 pub mod conv;
 pub mod elementwise;
+pub mod graph;
 pub mod linalg;
 pub mod lut;
 pub mod norm;
