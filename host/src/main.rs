@@ -97,6 +97,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Segment tumours in a PNG slice, a PNG directory, a NIfTI volume or a DICOM series with
+    /// a weight blob on the core engine; writes masks (PNG / NIfTI with the input's geometry)
+    /// and overlays, and reports tumour count, volume and time per slice.
+    Segment(hepaseg::segment::SegmentArgs),
+    /// Score masks against ground truth (LiTS metrics): saved masks of any tool paired by
+    /// file name (--pred-dir/--gt-dir), or a weight blob on a dataset split (--blob/--data).
+    Eval(hepaseg::eval::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -140,6 +147,8 @@ fn main() -> ExitCode {
         Command::Inspect { blob, pubkey, json } => {
             hepaseg::blob::inspect(&blob, pubkey.as_deref(), json)
         }
+        Command::Segment(args) => hepaseg::segment::run(&args),
+        Command::Eval(args) => hepaseg::eval::run(&args),
     };
     match result {
         Ok(text) => emit(&text),

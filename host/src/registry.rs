@@ -93,30 +93,33 @@ pub fn summarize<N: Network>() -> Summary {
     }
 }
 
-/// Calls `$f::<Net>()` for the network named by `(model, preset)`, or evaluates to `None`.
+/// Calls `$f::<Net>(args…)` for the network named by `(model, preset)`, or evaluates to `None`.
+/// The arguments are evaluated only in the matching arm.
 macro_rules! with_network {
-    ($model:expr, $preset:expr, $f:ident) => {{
+    ($model:expr, $preset:expr, $f:ident $(, $arg:expr)* $(,)?) => {{
+        use $crate::registry::Model;
         use hepaseg_core::nets::{agcaf, cafct};
         match ($model, $preset) {
-            (Model::AgcafNet, "paper") => Some($f::<agcaf::paper::Net>()),
-            (Model::AgcafNet, "edge") => Some($f::<agcaf::edge::Net>()),
-            (Model::AgcafNet, "tiny") => Some($f::<agcaf::tiny::Net>()),
-            (Model::AgcafNet, "tiny-backbone") => Some($f::<agcaf::tiny_backbone::Net>()),
-            (Model::AgcafNet, "tiny-cpm") => Some($f::<agcaf::tiny_cpm::Net>()),
-            (Model::AgcafNet, "tiny-afm") => Some($f::<agcaf::tiny_afm::Net>()),
-            (Model::CafctNet, "paper") => Some($f::<cafct::paper::Net>()),
-            (Model::CafctNet, "edge") => Some($f::<cafct::edge::Net>()),
-            (Model::CafctNet, "tiny") => Some($f::<cafct::tiny::Net>()),
+            (Model::AgcafNet, "paper") => Some($f::<agcaf::paper::Net>($($arg),*)),
+            (Model::AgcafNet, "edge") => Some($f::<agcaf::edge::Net>($($arg),*)),
+            (Model::AgcafNet, "tiny") => Some($f::<agcaf::tiny::Net>($($arg),*)),
+            (Model::AgcafNet, "tiny-backbone") => Some($f::<agcaf::tiny_backbone::Net>($($arg),*)),
+            (Model::AgcafNet, "tiny-cpm") => Some($f::<agcaf::tiny_cpm::Net>($($arg),*)),
+            (Model::AgcafNet, "tiny-afm") => Some($f::<agcaf::tiny_afm::Net>($($arg),*)),
+            (Model::CafctNet, "paper") => Some($f::<cafct::paper::Net>($($arg),*)),
+            (Model::CafctNet, "edge") => Some($f::<cafct::edge::Net>($($arg),*)),
+            (Model::CafctNet, "tiny") => Some($f::<cafct::tiny::Net>($($arg),*)),
             (Model::CafctNet, "tiny-no-transformer") => {
-                Some($f::<cafct::tiny_no_transformer::Net>())
+                Some($f::<cafct::tiny_no_transformer::Net>($($arg),*))
             }
-            (Model::CafctNet, "tiny-no-aff") => Some($f::<cafct::tiny_no_aff::Net>()),
-            (Model::CafctNet, "tiny-no-aspp") => Some($f::<cafct::tiny_no_aspp::Net>()),
-            (Model::CafctNet, "tiny-no-ag") => Some($f::<cafct::tiny_no_ag::Net>()),
+            (Model::CafctNet, "tiny-no-aff") => Some($f::<cafct::tiny_no_aff::Net>($($arg),*)),
+            (Model::CafctNet, "tiny-no-aspp") => Some($f::<cafct::tiny_no_aspp::Net>($($arg),*)),
+            (Model::CafctNet, "tiny-no-ag") => Some($f::<cafct::tiny_no_ag::Net>($($arg),*)),
             _ => None,
         }
     }};
 }
+pub(crate) use with_network;
 
 /// Preset names per architecture (the three sizes first, then ablations).
 pub fn presets(model: Model) -> &'static [&'static str] {

@@ -1,0 +1,500 @@
+//! `hepaseg eval --pred-dir/--gt-dir` through the real binary, on hand-made masks whose
+//! metrics are derived below; JSON/CSV contents; overlays; and every bad input (missing
+//! counterpart, size mismatch, empty directory) an exit status 2 naming the file.
+
+use hepaseg::data::nifti_write::write_labels;
+use hepaseg::data::{Geometry, Volume};
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn hepaseg(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hepaseg"))
+        .args(args)
+        .output()
+        .expect("run hepaseg")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = hepaseg(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(args: &[&str]) -> String {
+    let out = hepaseg(args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// An 8×8 mask with rows `r0..r1`, columns `c0..c1` set.
+fn square(r0: usize, r1: usize, c0: usize, c1: usize) -> Vec<bool> {
+    (0..64)
+        .map(|i| (r0..r1).contains(&(i / 8)) && (c0..c1).contains(&(i % 8)))
+        .collect()
+}
+
+/// Grey PNG with foreground value `on`.
+fn grey(path: &Path, m: &[bool], on: u8) {
+    let px: Vec<u8> = m.iter().map(|&v| if v { on } else { 0 }).collect();
+    image::GrayImage::from_raw(8, 8, px)
+        .unwrap()
+        .save(path)
+        .unwrap();
+}
+
+/// RGB PNG with foreground colour (200, 0, 0).
+fn rgb(path: &Path, m: &[bool]) {
+    let px: Vec<u8> = m
+        .iter()
+        .flat_map(|&v| if v { [200, 0, 0] } else { [0, 0, 0] })
+        .collect();
+    image::RgbImage::from_raw(8, 8, px)
+        .unwrap()
+        .save(path)
+        .unwrap();
+}
+
+struct Dirs {
+    _tmp: tempfile::TempDir,
+    root: std::path::PathBuf,
+    pred: std::path::PathBuf,
+    gt: std::path::PathBuf,
+}
+
+/// Three cases:
+/// * `a.png`: truth = the 4×4 square rows 2..6 × cols 2..6 (0/1 grey); prediction = the same
+///   square one column to the right (0/255 grey). tp = 4·3 = 12, fp = fn = 4:
+///   Dice = 24/32 = 0.75, IoU = 12/20 = 0.6, precision = recall = 0.75.
+///   Surfaces (square minus its 4-neighbour erosion, the inner 2×2) have 12 pixels each.
+///   Prediction → truth: rows 2 and 5 at cols 3..5 lie on the truth's surface (0); col 6 of
+///   rows 2, 5 and the side pixels (3,3), (4,3), (3,6), (4,6) are 1 away: six 0s, six 1s.
+///   Truth → prediction is the mirror image: six 0s, six 1s. ASSD = 12/24 = 0.5,
+///   Hausdorff = 1, HD95 (numpy linear, 24 values, index 0.95·23 = 21.85 → both 1) = 1.
+/// * `b.png`: both empty (RGB): every overlap metric 1, distances 0 (LiTS policy).
+/// * `c.png`: truth = 2×2 square rows 1..3 × cols 1..3 (RGB), prediction empty: Dice = IoU =
+///   precision = recall = 0, RVD = (0 − 4)/4 = −1, distances 0 (LiTS policy).
+///
+/// Per-case mean Dice = (0.75 + 1 + 0)/3 = 0.583333, IoU = (0.6 + 1 + 0)/3 = 0.533333.
+/// Global: tp = 12, fp = 4, fn = 4 + 4 = 8: Dice = 24/36 = 0.666667, IoU = 12/24 = 0.5;
+/// only `a` has surfaces, so pooled ASSD = 0.5 and HD95 = 1.
+fn cases() -> Dirs {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().to_path_buf();
+    let (pred, gt) = (root.join("pred"), root.join("gt"));
+    std::fs::create_dir_all(&pred).unwrap();
+    std::fs::create_dir_all(&gt).unwrap();
+    grey(&gt.join("a.png"), &square(2, 6, 2, 6), 1);
+    grey(&pred.join("a.png"), &square(2, 6, 3, 7), 255);
+    rgb(&gt.join("b.png"), &[false; 64]);
+    rgb(&pred.join("b.png"), &[false; 64]);
+    rgb(&gt.join("c.png"), &square(1, 3, 1, 3));
+    grey(&pred.join("c.png"), &[false; 64], 255);
+    Dirs {
+        _tmp: tmp,
+        root,
+        pred,
+        gt,
+    }
+}
+
+fn close(v: &Value, want: f64) {
+    let got = v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"));
+    assert!((got - want).abs() < 1e-9, "{got} != {want}");
+}
+
+#[test]
+fn png_masks_reproduce_hand_derived_metrics() {
+    let d = cases();
+    let json = d.root.join("out/eval.json");
+    let csv = d.root.join("out/eval.csv");
+    let table = ok(&[
+        "eval",
+        "--pred-dir",
+        s(&d.pred),
+        "--gt-dir",
+        s(&d.gt),
+        "--json",
+        s(&json),
+        "--csv",
+        s(&csv),
+    ]);
+    assert!(
+        table.contains("Dice") && table.contains("mIoU") && table.contains("HD95"),
+        "{table}"
+    );
+    assert!(
+        table.contains("0.5833") && table.contains("0.6667"),
+        "{table}"
+    );
+    assert!(table.contains("pixels"), "{table}");
+
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["mode"], "png");
+    assert!(v["volumes"].is_null());
+    let rows = v["slices"]["cases"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    let a = &rows[0];
+    assert_eq!(a["case"], "a.png");
+    close(&a["dice"], 0.75);
+    close(&a["iou"], 0.6);
+    close(&a["precision"], 0.75);
+    close(&a["recall"], 0.75);
+    close(&a["assd"], 0.5);
+    close(&a["hausdorff"], 1.0);
+    close(&a["hd95"], 1.0);
+    assert_eq!(a["confusion"]["tp"], 12);
+    assert_eq!(a["confusion"]["fn"], 4);
+    assert_eq!(a["pred_surface_voxels"], 12);
+    let b = &rows[1];
+    for k in ["dice", "iou", "precision", "recall"] {
+        close(&b[k], 1.0);
+    }
+    close(&b["assd"], 0.0);
+    let c = &rows[2];
+    close(&c["dice"], 0.0);
+    close(&c["rvd"], -1.0);
+    close(&c["hd95"], 0.0);
+    let agg = &v["slices"]["aggregate"];
+    assert_eq!(agg["cases"], 3);
+    close(&agg["per_case_mean"]["dice"], 1.75 / 3.0);
+    close(&agg["per_case_mean"]["iou"], 1.6 / 3.0);
+    close(&agg["global"]["dice"], 24.0 / 36.0);
+    close(&agg["global"]["iou"], 0.5);
+    close(&agg["global"]["assd"], 0.5);
+    close(&agg["global"]["hd95"], 1.0);
+    assert_eq!(agg["surface_cases_pooled"], 1);
+
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(
+        lines[0].starts_with("level,case,slice,dice,iou"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("slice,a.png,,0.75,0.6,"),
+        "{}",
+        lines[1]
+    );
+    let c_row: Vec<&str> = lines[3].split(',').collect();
+    assert_eq!(&c_row[..4], ["slice", "c.png", "", "0"]);
+    assert_eq!(c_row[6], "-1"); // rvd
+    assert_eq!(c_row[18], "voxel");
+}
+
+#[test]
+fn spacing_scales_distances_and_policy_changes_empty_cases() {
+    let d = cases();
+    let json = d.root.join("e.json");
+    ok(&[
+        "eval",
+        "--pred-dir",
+        s(&d.pred),
+        "--gt-dir",
+        s(&d.gt),
+        "--spacing",
+        "3,0.5,0.5",
+        "--empty-policy",
+        "skip",
+        "--json",
+        s(&json),
+    ]);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let rows = &v["slices"]["cases"];
+    close(&rows[0]["assd"], 0.25);
+    close(&rows[0]["hausdorff"], 0.5);
+    assert!(rows[1]["assd"].is_null() && rows[2]["hd95"].is_null());
+    // Skipped cases leave the mean: only `a` counts.
+    close(&v["slices"]["aggregate"]["per_case_mean"]["assd"], 0.25);
+    assert_eq!(rows[0]["unit"], "physical");
+}
+
+#[test]
+fn overlays_of_worst_and_best_with_ct() {
+    let d = cases();
+    let images = d.root.join("ct");
+    std::fs::create_dir_all(&images).unwrap();
+    for n in ["a.png", "b.png", "c.png"] {
+        let ramp: Vec<u8> = (0..64u8).map(|i| i * 4).collect();
+        image::GrayImage::from_raw(8, 8, ramp)
+            .unwrap()
+            .save(images.join(n))
+            .unwrap();
+    }
+    let out = d.root.join("pictures");
+    let text = ok(&[
+        "eval",
+        "--pred-dir",
+        s(&d.pred),
+        "--gt-dir",
+        s(&d.gt),
+        "--overlays",
+        s(&out),
+        "--worst",
+        "1",
+        "--best",
+        "1",
+        "--images",
+        s(&images),
+    ]);
+    assert!(text.contains("2 overlay(s)"), "{text}");
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    // `b` (both empty) does not compete; `c` (Dice 0) is worst, `a` (0.75) best.
+    assert_eq!(names, ["best-01-a.png", "worst-01-c.png"]);
+    let pic = image::open(out.join("best-01-a.png")).unwrap().to_rgb8();
+    assert_eq!(pic.dimensions(), (8, 8));
+    let px = |x: u32, y: u32| pic.get_pixel(x, y).0;
+    let tp = px(3, 3); // both
+    let fn_ = px(2, 3); // truth only
+    let fp = px(6, 3); // prediction only
+    assert!(tp[0] > tp[2] + 60 && tp[1] > tp[2] + 60, "{tp:?}");
+    assert!(fn_[1] > fn_[0] + 60 && fn_[1] > fn_[2] + 60, "{fn_:?}");
+    assert!(fp[0] > fp[1] + 60 && fp[0] > fp[2] + 60, "{fp:?}");
+    let bg = px(0, 7); // CT grey shows through: value 56·4 = 224
+    assert_eq!(bg, [224, 224, 224]);
+}
+
+#[test]
+fn nifti_volumes_with_label_selection_and_header_spacing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (pred, gt) = (tmp.path().join("p"), tmp.path().join("g"));
+    std::fs::create_dir_all(&pred).unwrap();
+    std::fs::create_dir_all(&gt).unwrap();
+    // 4×4×3 volumes, x fastest; spacing (x, y, z) = (0.8, 0.8, 2.5) mm.
+    // Truth: liver (1) on slice 0 everywhere, tumour (2) at x,y ∈ 1..3 on slices 1 and 2
+    // (8 voxels). Prediction: tumour at x,y ∈ 1..3 on slice 1 only (4 voxels), no liver.
+    let g = Geometry::with_spacing([0.8, 0.8, 2.5]);
+    let vol = |f: &dyn Fn(usize, usize, usize) -> u8| {
+        let mut v = Vec::new();
+        for z in 0..3 {
+            for y in 0..4 {
+                for x in 0..4 {
+                    v.push(f(x, y, z));
+                }
+            }
+        }
+        Volume::new([4, 4, 3], v, g.clone()).unwrap()
+    };
+    let inner = |x: usize, y: usize| (1..3).contains(&x) && (1..3).contains(&y);
+    let truth = vol(&|x, y, z| match z {
+        0 => 1,
+        _ if inner(x, y) => 2,
+        _ => 0,
+    });
+    let guess = vol(&|x, y, z| if z == 1 && inner(x, y) { 2 } else { 0 });
+    write_labels(&gt.join("case.nii.gz"), &truth).unwrap();
+    write_labels(&pred.join("case.nii.gz"), &guess).unwrap();
+    let json = tmp.path().join("n.json");
+    ok(&[
+        "eval",
+        "--pred-dir",
+        s(&pred),
+        "--gt-dir",
+        s(&gt),
+        "--label",
+        "2",
+        "--json",
+        s(&json),
+    ]);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["mode"], "nifti");
+    let vol_row = &v["volumes"]["cases"][0];
+    // Tumour: tp = 4, fn = 4, fp = 0: Dice = 8/12, IoU = 4/8, recall 0.5, precision 1.
+    close(&vol_row["dice"], 8.0 / 12.0);
+    close(&vol_row["iou"], 0.5);
+    close(&vol_row["precision"], 1.0);
+    assert_eq!(vol_row["dims"], serde_json::json!([3, 4, 4]));
+    assert_eq!(vol_row["spacing"][0].as_f64().unwrap(), 2.5);
+    assert_eq!(vol_row["unit"], "physical");
+    let slices = v["slices"]["cases"].as_array().unwrap();
+    assert_eq!(slices.len(), 3);
+    close(&slices[0]["dice"], 1.0); // both empty of tumour
+    close(&slices[1]["dice"], 1.0);
+    close(&slices[2]["dice"], 0.0);
+    assert_eq!(slices[2]["slice"], 2);
+    // Default label ≥ 1: the truth also has 16 liver voxels on slice 0: tp 4, fn 20.
+    let json2 = tmp.path().join("all.json");
+    ok(&[
+        "eval",
+        "--pred-dir",
+        s(&pred),
+        "--gt-dir",
+        s(&gt),
+        "--json",
+        s(&json2),
+    ]);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json2).unwrap()).unwrap();
+    close(&v["volumes"]["cases"][0]["dice"], 8.0 / 28.0);
+}
+
+#[test]
+fn bad_inputs_name_the_file() {
+    let d = cases();
+    // A prediction is missing.
+    std::fs::remove_file(d.pred.join("c.png")).unwrap();
+    let err = fails(&["eval", "--pred-dir", s(&d.pred), "--gt-dir", s(&d.gt)]);
+    assert!(
+        err.contains("c.png") && err.contains("missing prediction"),
+        "{err}"
+    );
+    // An extra prediction without truth.
+    grey(&d.pred.join("c.png"), &[false; 64], 255);
+    grey(&d.pred.join("z.png"), &[false; 64], 255);
+    let err = fails(&["eval", "--pred-dir", s(&d.pred), "--gt-dir", s(&d.gt)]);
+    assert!(
+        err.contains("z.png") && err.contains("missing ground truth"),
+        "{err}"
+    );
+    std::fs::remove_file(d.pred.join("z.png")).unwrap();
+    // Size mismatch.
+    image::GrayImage::new(9, 8)
+        .save(d.pred.join("b.png"))
+        .unwrap();
+    let err = fails(&["eval", "--pred-dir", s(&d.pred), "--gt-dir", s(&d.gt)]);
+    assert!(
+        err.contains("b.png") && err.contains("9×8") && err.contains("8×8"),
+        "{err}"
+    );
+    // Not a PNG at all.
+    std::fs::write(d.pred.join("b.png"), b"hello").unwrap();
+    let err = fails(&["eval", "--pred-dir", s(&d.pred), "--gt-dir", s(&d.gt)]);
+    assert!(err.contains("b.png"), "{err}");
+    // Empty ground-truth directory.
+    let empty = d.root.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let err = fails(&["eval", "--pred-dir", s(&d.pred), "--gt-dir", s(&empty)]);
+    assert!(
+        err.contains("empty") && err.contains("no ground-truth masks"),
+        "{err}"
+    );
+    // --label is for NIfTI; no mode at all; a JSON path that cannot be written (and then
+    // nothing is written).
+    rgb(&d.pred.join("b.png"), &[false; 64]);
+    let err = fails(&[
+        "eval",
+        "--pred-dir",
+        s(&d.pred),
+        "--gt-dir",
+        s(&d.gt),
+        "--label",
+        "2",
+    ]);
+    assert!(err.contains("--label"), "{err}");
+    let err = fails(&["eval"]);
+    assert!(err.contains("--pred-dir"), "{err}");
+    let blocker = d.root.join("file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let csv = d.root.join("fine.csv");
+    let err = fails(&[
+        "eval",
+        "--pred-dir",
+        s(&d.pred),
+        "--gt-dir",
+        s(&d.gt),
+        "--csv",
+        s(&csv),
+        "--json",
+        s(&blocker.join("x.json")),
+    ]);
+    assert!(err.contains("x.json"), "{err}");
+    assert!(!csv.exists(), "half of the output was written");
+}
+
+#[test]
+fn blob_on_a_dataset_split() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("phantom");
+    ok(&[
+        "synth",
+        "--out",
+        s(&data),
+        "--volumes",
+        "3",
+        "--size",
+        "64",
+        "--slices",
+        "4",
+        "--seed",
+        "5",
+    ]);
+    let blob = tmp.path().join("m.hseg");
+    ok(&[
+        "export",
+        "--random-init",
+        "--model",
+        "agcaf-net",
+        "--preset",
+        "tiny",
+        "--seed",
+        "1",
+        "--out",
+        s(&blob),
+    ]);
+    let json = tmp.path().join("all.json");
+    let table = ok(&[
+        "eval",
+        "--blob",
+        s(&blob),
+        "--data",
+        s(&data),
+        "--split",
+        "all",
+        "--json",
+        s(&json),
+        "--overlays",
+        s(&tmp.path().join("ov")),
+        "--worst",
+        "1",
+        "--best",
+        "1",
+    ]);
+    assert!(
+        table.contains("agcaf-net tiny (f32 engine)") && table.contains("ms/slice"),
+        "{table}"
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["mode"], "dataset");
+    assert_eq!(v["slices"]["cases"].as_array().unwrap().len(), 12);
+    let vols = v["volumes"]["cases"].as_array().unwrap();
+    assert_eq!(vols.len(), 3);
+    assert_eq!(vols[0]["case"], "study-0");
+    assert_eq!(vols[0]["dims"], serde_json::json!([4, 64, 64]));
+    // The test split holds whole patients: one of three (8:1:1 rounds to 1).
+    let json = tmp.path().join("test.json");
+    ok(&[
+        "eval",
+        "--blob",
+        s(&blob),
+        "--data",
+        s(&data),
+        "--json",
+        s(&json),
+    ]);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["volumes"]["cases"].as_array().unwrap().len(), 1);
+    assert_eq!(v["slices"]["cases"].as_array().unwrap().len(), 4);
+    let err = fails(&[
+        "eval",
+        "--blob",
+        s(&blob),
+        "--data",
+        s(&tmp.path().join("nothing")),
+    ]);
+    assert!(err.contains("nothing"), "{err}");
+}

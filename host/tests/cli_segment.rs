@@ -1,0 +1,548 @@
+//! `hepaseg segment` end to end through the real binary: a synthetic phantom (`synth`) and a
+//! seed-initialised tiny blob (`export --random-init`) segmented as a PNG slice, a PNG
+//! directory, a NIfTI volume and the real DICOM file; every mask equals the library pipeline
+//! (window → bilinear resize → core `forward_flat` → threshold → nearest resize back) computed
+//! here, the engine's logits equal `forward_flat` bit for bit, outputs keep the input's
+//! geometry, and failures exit 2 naming the file with nothing written.
+
+use hepaseg::core::blob::{BlobParams, SignaturePolicy};
+use hepaseg::core::nets::{agcaf::AgcafTiny, Network};
+use hepaseg::data::nifti_read::{read_info, read_labels, read_volume};
+use hepaseg::data::png_io::read_image;
+use hepaseg::data::resample::resize_nearest;
+use hepaseg::data::Window;
+use hepaseg::segment::predict::preprocess;
+use hepaseg::segment::{load_engine, postprocess, BlobFile, EngineKind};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const CT_SMALL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/testdata/CT_small.dcm"
+);
+
+fn hepaseg(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hepaseg"))
+        .args(args)
+        .output()
+        .expect("run hepaseg")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = hepaseg(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(args: &[&str]) -> String {
+    let out = hepaseg(args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A phantom (one volume, 80×80 so that every slice is resized to the network's 64×64 and
+/// back, 6 slices) and blobs of AGCAF-Net tiny (tumour) and CAFCT-Net tiny (liver).
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    data: PathBuf,
+    blob: PathBuf,
+    liver_blob: PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().to_path_buf();
+    let data = root.join("phantom");
+    ok(&[
+        "synth",
+        "--out",
+        s(&data),
+        "--volumes",
+        "1",
+        "--size",
+        "80",
+        "--slices",
+        "6",
+        "--seed",
+        "3",
+    ]);
+    let blob = root.join("tumour.hseg");
+    ok(&[
+        "export",
+        "--random-init",
+        "--model",
+        "agcaf-net",
+        "--preset",
+        "tiny",
+        "--seed",
+        "1",
+        "--out",
+        s(&blob),
+    ]);
+    let liver_blob = root.join("liver.hseg");
+    ok(&[
+        "export",
+        "--random-init",
+        "--model",
+        "cafct-net",
+        "--preset",
+        "tiny",
+        "--seed",
+        "2",
+        "--out",
+        s(&liver_blob),
+    ]);
+    Fixture {
+        _tmp: tmp,
+        root,
+        data,
+        blob,
+        liver_blob,
+    }
+}
+
+/// `forward_flat` of AGCAF-Net tiny with the blob's parameters, straight from core.
+fn core_logits(blob: &Path, input: &[f32]) -> Vec<f32> {
+    let file = BlobFile::read(blob).unwrap();
+    let params =
+        BlobParams::from_bytes::<AgcafTiny>(file.bytes(), SignaturePolicy::Optional).unwrap();
+    let mut arena = vec![0u64; AgcafTiny::ARENA_BYTES.div_ceil(8)];
+    let bytes = &mut bytemuck::cast_slice_mut::<u64, u8>(&mut arena)[..AgcafTiny::ARENA_BYTES];
+    AgcafTiny::forward_flat(&params, input, bytes)
+        .unwrap()
+        .to_vec()
+}
+
+/// The mask the pipeline should produce for one slice of `[0, 1]` intensities.
+fn expected_mask(blob: &Path, image: &[f32], w: usize, h: usize, threshold: f32) -> Vec<bool> {
+    let logits = core_logits(blob, &preprocess(image, w, h, [64, 64]));
+    let small: Vec<bool> = logits.iter().map(|&v| v > threshold).collect();
+    resize_nearest(&small, 64, 64, w, h)
+}
+
+/// A threshold splitting a slice's logits in half, so masks are neither empty nor full.
+fn median_logit(blob: &Path, image: &[f32], w: usize, h: usize) -> f32 {
+    let mut l = core_logits(blob, &preprocess(image, w, h, [64, 64]));
+    l.sort_by(f32::total_cmp);
+    l[l.len() / 2]
+}
+
+fn mask_png(path: &Path) -> Vec<bool> {
+    let img = image::open(path).unwrap().to_luma8();
+    assert!(
+        img.as_raw().iter().all(|&v| v == 0 || v == 255),
+        "{path:?} is not 0/255"
+    );
+    img.as_raw().iter().map(|&v| v == 255).collect()
+}
+
+#[test]
+fn engine_logits_equal_forward_flat() {
+    let f = fixture();
+    let (w, h, image) = read_image(&f.data.join("volume-0_3.png")).unwrap();
+    let input = preprocess(&image, w, h, [64, 64]);
+    let file = BlobFile::read(&f.blob).unwrap();
+    let mut net = load_engine(&file, EngineKind::F32, None).unwrap();
+    assert_eq!(net.input_hw(), [64, 64]);
+    assert_eq!(net.describe(), "agcaf-net tiny (f32 engine)");
+    let mut logits = Vec::new();
+    net.infer(&input, &mut logits).unwrap();
+    let want = core_logits(&f.blob, &input);
+    assert_eq!(logits.len(), 64 * 64);
+    assert!(logits.iter().all(|v| v.is_finite()));
+    assert!(logits
+        .iter()
+        .zip(&want)
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
+    // The same arena serves the next slice: same input, same bits.
+    net.infer(&input, &mut logits).unwrap();
+    assert!(logits
+        .iter()
+        .zip(&want)
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
+    let e = load_engine(&file, EngineKind::Int8, None).err().unwrap();
+    assert!(e.contains("int8 engine is not available yet"), "{e}");
+}
+
+#[test]
+fn png_slice_and_directory() {
+    let f = fixture();
+    let png = f.data.join("volume-0_3.png");
+    let (w, h, image) = read_image(&png).unwrap();
+    assert_eq!((w, h), (80, 80));
+    let thr = median_logit(&f.blob, &image, w, h);
+    let thr_arg = format!("--threshold={thr}");
+    let out = f.root.join("one");
+    let report = ok(&[
+        "segment",
+        "--blob",
+        s(&f.blob),
+        s(&png),
+        "--out",
+        s(&out),
+        &thr_arg,
+        "--overlay",
+    ]);
+    assert!(report.contains("agcaf-net tiny (f32 engine)"), "{report}");
+    assert!(
+        report.contains("ms/slice") && report.contains("8-connected"),
+        "{report}"
+    );
+    let got = mask_png(&out.join("volume-0_3.png"));
+    let want = expected_mask(&f.blob, &image, w, h, thr);
+    assert_eq!(got, want);
+    let n = want.iter().filter(|&&v| v).count();
+    assert!(n > 0 && n < w * h, "threshold should split the slice: {n}");
+    // Tumour count: 8-connected components of the mask.
+    let count = hepaseg::segment::components::label(&want, [w, h, 1])
+        .sizes
+        .len();
+    assert!(
+        report.contains(&format!("volume-0_3.png: {count} tumour(s), {n} pixels")),
+        "{report}"
+    );
+    let overlay = image::open(out.join("overlays/volume-0_3.png"))
+        .unwrap()
+        .to_rgb8();
+    assert_eq!(overlay.dimensions(), (80, 80));
+
+    // A directory of slices: one mask per slice, same names.
+    let dir = f.root.join("slices");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in [1, 2, 4] {
+        let name = format!("volume-0_{i}.png");
+        std::fs::copy(f.data.join(&name), dir.join(&name)).unwrap();
+    }
+    let out = f.root.join("many");
+    let report = ok(&[
+        "segment",
+        "--blob",
+        s(&f.blob),
+        s(&dir),
+        "--out",
+        s(&out),
+        &thr_arg,
+    ]);
+    assert!(report.contains("3 PNG slices"), "{report}");
+    for i in [1, 2, 4] {
+        let name = format!("volume-0_{i}.png");
+        let (w, h, image) = read_image(&dir.join(&name)).unwrap();
+        assert_eq!(
+            mask_png(&out.join(&name)),
+            expected_mask(&f.blob, &image, w, h, thr),
+            "{name}"
+        );
+    }
+    assert!(!out.join("overlays").exists());
+}
+
+#[test]
+fn nifti_volume_keeps_geometry() {
+    let f = fixture();
+    let input = f.data.join("nifti/volume-0.nii");
+    let ct = read_volume(&input).unwrap();
+    let [w, h, d] = ct.dims();
+    let window = Window::default();
+    let plane = |z: usize| -> Vec<f32> { ct.slice(z).iter().map(|&v| window.apply(v)).collect() };
+    let thr = median_logit(&f.blob, &plane(d / 2), w, h);
+    let out = f.root.join("seg/mask.nii.gz");
+    let report = ok(&[
+        "segment",
+        "--blob",
+        s(&f.blob),
+        s(&input),
+        "--out",
+        s(&out),
+        &format!("--threshold={thr}"),
+        "--overlay",
+    ]);
+    let (src, dst) = (read_info(&input).unwrap(), read_info(&out).unwrap());
+    assert_eq!(dst.dims, src.dims);
+    assert_eq!(dst.geometry, src.geometry);
+    let labels = read_labels(&out).unwrap();
+    assert!(labels.data().iter().all(|&l| l <= 1));
+    let mut want = Vec::new();
+    for z in 0..d {
+        let m = expected_mask(&f.blob, &plane(z), w, h, thr);
+        assert_eq!(
+            labels.slice(z),
+            m.iter().map(|&v| u8::from(v)).collect::<Vec<_>>(),
+            "slice {z}"
+        );
+        want.extend(m);
+    }
+    let c = postprocess(want, None, [w, h, d], 0);
+    assert!(!c.components.is_empty());
+    assert!(
+        report.contains(&format!("tumours: {} (3D 26-connected", c.components.len())),
+        "{report}"
+    );
+    let voxels: usize = c.components.iter().sum();
+    let sp = src.geometry.spacing;
+    let ml = voxels as f64 * f64::from(sp[0]) * f64::from(sp[1]) * f64::from(sp[2]) / 1000.0;
+    assert!(
+        report.contains(&format!("{voxels} voxels = {ml:.3} mL")),
+        "{report}"
+    );
+    let pics = std::fs::read_dir(f.root.join("seg/mask_overlay"))
+        .unwrap()
+        .count();
+    assert_eq!(pics, d);
+
+    // Liver cascade and small-component removal, against the library's post-processing. The
+    // liver threshold splits the (untrained) liver network's logits so that the liver has
+    // several components and the cascade really cuts.
+    let file = BlobFile::read(&f.liver_blob).unwrap();
+    let mut liver_net = load_engine(&file, EngineKind::F32, None).unwrap();
+    let mut logits = Vec::new();
+    liver_net
+        .infer(&preprocess(&plane(d / 2), w, h, [64, 64]), &mut logits)
+        .unwrap();
+    let mut sorted = logits.clone();
+    sorted.sort_by(f32::total_cmp);
+    let liver_thr = sorted[sorted.len() * 3 / 5];
+    let out = f.root.join("cascade.nii");
+    let report = ok(&[
+        "segment",
+        "--blob",
+        s(&f.blob),
+        s(&input),
+        "--out",
+        s(&out),
+        &format!("--threshold={thr}"),
+        "--liver-blob",
+        s(&f.liver_blob),
+        &format!("--liver-threshold={liver_thr}"),
+        "--min-size",
+        "5",
+    ]);
+    assert!(report.contains("liver cascade: cafct-net tiny"), "{report}");
+    let labels = read_labels(&out).unwrap();
+    let (mut tumour, mut liver) = (Vec::new(), Vec::new());
+    for z in 0..d {
+        tumour.extend(expected_mask(&f.blob, &plane(z), w, h, thr));
+        liver_net
+            .infer(&preprocess(&plane(z), w, h, [64, 64]), &mut logits)
+            .unwrap();
+        let small: Vec<bool> = logits.iter().map(|&v| v > liver_thr).collect();
+        liver.extend(resize_nearest(&small, 64, 64, w, h));
+    }
+    let raw_liver = liver.iter().filter(|&&v| v).count();
+    let raw_tumour = tumour.iter().filter(|&&v| v).count();
+    let c = postprocess(tumour, Some(liver), [w, h, d], 5);
+    let kept_liver = c.liver.as_ref().unwrap().iter().filter(|&&v| v).count();
+    let kept_tumour = c.tumour.iter().filter(|&&v| v).count();
+    assert!(
+        0 < kept_liver && kept_liver < raw_liver,
+        "{kept_liver} of {raw_liver}"
+    );
+    assert!(
+        0 < kept_tumour && kept_tumour < raw_tumour,
+        "{kept_tumour} of {raw_tumour}"
+    );
+    let want: Vec<u8> = c
+        .tumour
+        .iter()
+        .zip(c.liver.as_ref().unwrap())
+        .map(|(&t, &l)| if t { 2 } else { u8::from(l) })
+        .collect();
+    assert_eq!(labels.data(), &want[..]);
+}
+
+#[test]
+fn real_dicom_series() {
+    let f = fixture();
+    let dir = f.root.join("dicom");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(CT_SMALL, dir.join("IM0001")).unwrap();
+    let series = hepaseg::dicom::read_series(&dir).unwrap();
+    let window = Window::default();
+    let plane: Vec<f32> = series
+        .volume
+        .slice(0)
+        .iter()
+        .map(|&v| window.apply(v))
+        .collect();
+    let thr = median_logit(&f.blob, &plane, 128, 128);
+    let out = f.root.join("ct_mask.nii.gz");
+    let report = ok(&[
+        "segment",
+        "--blob",
+        s(&f.blob),
+        s(&dir),
+        "--out",
+        s(&out),
+        &format!("--threshold={thr}"),
+    ]);
+    assert!(
+        report.contains("DICOM series 128×128×1, voxel 0.661×0.661×5.000 mm"),
+        "{report}"
+    );
+    assert!(report.contains("mL"), "{report}");
+    let info = read_info(&out).unwrap();
+    assert_eq!(info.dims, [128, 128, 1]);
+    let g = &info.geometry;
+    assert_eq!(g.spacing, [0.661468, 0.661468, 5.0]);
+    // DICOM LPS origin (−158.135803, −179.035797, −75.699997) in RAS, as f32.
+    let ras = [158.135803f64, 179.035797, -75.699997].map(|v| v as f32);
+    assert_eq!(g.qoffset, ras);
+    assert_eq!(g.srow[0], [-0.661468, 0.0, 0.0, ras[0]]);
+    assert_eq!(g.srow[2], [0.0, 0.0, 5.0, ras[2]]);
+    assert_eq!((g.qform_code, g.sform_code), (1, 1));
+    let labels = read_labels(&out).unwrap();
+    let want = expected_mask(&f.blob, &plane, 128, 128, thr);
+    assert_eq!(
+        labels.data(),
+        want.iter().map(|&v| u8::from(v)).collect::<Vec<_>>()
+    );
+    // A single DICOM file works as a one-slice series too.
+    let out2 = f.root.join("single.nii");
+    ok(&[
+        "segment",
+        "--blob",
+        s(&f.blob),
+        CT_SMALL,
+        "--out",
+        s(&out2),
+        &format!("--threshold={thr}"),
+    ]);
+    assert_eq!(read_labels(&out2).unwrap().data(), labels.data());
+}
+
+/// Entries of `dir`, to see that nothing was left behind.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn failures_name_the_file_and_write_nothing() {
+    let f = fixture();
+    let png = f.data.join("volume-0_3.png");
+    let nii = f.data.join("nifti/volume-0.nii");
+    let blob = s(&f.blob);
+    let scratch = f.root.join("scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+
+    // Unwritable output: a directory below a regular file.
+    let blocker = scratch.join("blocker");
+    std::fs::write(&blocker, b"x").unwrap();
+    let err = fails(&[
+        "segment",
+        "--blob",
+        blob,
+        s(&png),
+        "--out",
+        s(&blocker.join("masks")),
+    ]);
+    assert!(err.contains("blocker"), "{err}");
+    let err = fails(&[
+        "segment",
+        "--blob",
+        blob,
+        s(&nii),
+        "--out",
+        s(&blocker.join("m.nii.gz")),
+    ]);
+    assert!(err.contains("m.nii.gz"), "{err}");
+    assert_eq!(listing(&scratch), ["blocker"]);
+
+    // A corrupt slice in a directory: nothing is written, not even the good slices' masks.
+    let dir = scratch.join("slices");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&png, dir.join("a.png")).unwrap();
+    std::fs::write(dir.join("b.png"), b"not a png").unwrap();
+    let out = scratch.join("out");
+    let err = fails(&["segment", "--blob", blob, s(&dir), "--out", s(&out)]);
+    assert!(err.contains("b.png"), "{err}");
+    assert!(!out.exists());
+
+    // Inputs that are not images.
+    let txt = scratch.join("notes.txt");
+    std::fs::write(&txt, b"hello").unwrap();
+    let err = fails(&["segment", "--blob", blob, s(&txt), "--out", s(&out)]);
+    assert!(
+        err.contains("notes.txt") && err.contains("unrecognised input"),
+        "{err}"
+    );
+    let empty = scratch.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let err = fails(&["segment", "--blob", blob, s(&empty), "--out", s(&out)]);
+    assert!(err.contains("empty directory"), "{err}");
+    // DICOM without pixel data: CT_small cut right before its (7FE0,0010) element.
+    let dcm = scratch.join("dcm");
+    std::fs::create_dir_all(&dcm).unwrap();
+    let bytes = std::fs::read(CT_SMALL).unwrap();
+    std::fs::write(dcm.join("nopixels.dcm"), &bytes[..6288]).unwrap();
+    let err = fails(&[
+        "segment",
+        "--blob",
+        blob,
+        s(&dcm),
+        "--out",
+        s(&scratch.join("x.nii")),
+    ]);
+    assert!(
+        err.contains("nopixels.dcm") && err.contains("without pixel data"),
+        "{err}"
+    );
+    // Truncated pixel data.
+    std::fs::write(dcm.join("nopixels.dcm"), &bytes[..20000]).unwrap();
+    let err = fails(&[
+        "segment",
+        "--blob",
+        blob,
+        s(&dcm),
+        "--out",
+        s(&scratch.join("x.nii")),
+    ]);
+    assert!(err.contains("nopixels.dcm"), "{err}");
+
+    // A volume needs a NIfTI output name; int8 is not there yet; a damaged blob.
+    let err = fails(&[
+        "segment",
+        "--blob",
+        blob,
+        s(&nii),
+        "--out",
+        s(&scratch.join("mask")),
+    ]);
+    assert!(err.contains(".nii.gz"), "{err}");
+    let err = fails(&[
+        "segment",
+        "--blob",
+        blob,
+        "--engine",
+        "int8",
+        s(&png),
+        "--out",
+        s(&out),
+    ]);
+    assert!(err.contains("int8 engine is not available yet"), "{err}");
+    let mut damaged = std::fs::read(&f.blob).unwrap();
+    damaged[200] ^= 0x40;
+    let bad = scratch.join("bad.hseg");
+    std::fs::write(&bad, damaged).unwrap();
+    let err = fails(&["segment", "--blob", s(&bad), s(&png), "--out", s(&out)]);
+    assert!(
+        err.contains("bad.hseg") && err.contains("invalid weight blob"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    assert!(!scratch.join("x.nii").exists());
+}
