@@ -8,5 +8,7 @@ pub mod dicom;
 pub mod eval;
 pub mod info;
 pub mod metrics;
+pub mod nn;
 pub mod registry;
 pub mod segment;
+pub mod train;
