@@ -69,8 +69,10 @@ macro_rules! agcaf_net {
             /// Whether the AFMs are present (ablation switch).
             pub const WITH_AFM: bool = $afm;
             const WITHOUT_AFM: bool = !WITH_AFM;
-            const R_C: usize = $rc;
-            const R_N: usize = $rn;
+            /// CPM channel reduction r_c (inter = 8B / r_c).
+            pub const R_C: usize = $rc;
+            /// Non-local reduction r_n inside each AGCB (q/k channels = inter / r_n).
+            pub const R_N: usize = $rn;
             const B2: usize = 2 * B;
             const B4: usize = 4 * B;
             const B8: usize = 8 * B;
