@@ -1,0 +1,248 @@
+//! From a traced graph, calibrated point ranges and folded parameters to the tensors of an int8
+//! blob (naming scheme: `hepaseg_core::int8::graph`).
+//!
+//! All real arithmetic here is `f64` on the host: weight scales, rounding, bias quantization,
+//! requantization multipliers (`quantize_multiplier`), lookup and exp tables (`build_lut`,
+//! `build_exp_table`). The device sees only the integers.
+
+use super::graph::{NamedParams, Op, Trace};
+use super::tensor;
+use crate::blob::BlobWriter;
+use hepaseg_core::int8::concat::Rescale;
+use hepaseg_core::int8::quant::{quantize_bias, quantize_multiplier};
+use hepaseg_core::int8::{
+    build_exp_table, build_lut, AddQuant, Clamp, MulQuant, QuantParams, Requant,
+};
+use std::collections::BTreeMap;
+
+/// The fixed quantization of sigmoid outputs (TFLite's `Logistic`): `(1/256, −128)`.
+pub const SIGMOID_OUT: QuantParams = QuantParams::new(1.0 / 256.0, -128);
+
+/// Quantization parameters per point: calibrated ranges (widened to include 0) with TFLite's
+/// nudged zero point, fixed points at their fixed values.
+pub fn point_params(
+    trace: &Trace,
+    ranges: &BTreeMap<String, (f32, f32)>,
+) -> Result<BTreeMap<String, QuantParams>, String> {
+    let fixed = trace.fixed_points();
+    trace
+        .points()
+        .into_iter()
+        .map(|p| {
+            let q = if fixed.contains(&p) {
+                SIGMOID_OUT
+            } else {
+                let &(lo, hi) = ranges
+                    .get(&p)
+                    .ok_or_else(|| format!("point `{p}` was never observed during calibration"))?;
+                QuantParams::from_range(lo, hi)
+            };
+            Ok((p, q))
+        })
+        .collect()
+}
+
+/// Byte counts of what an int8 blob holds (for the size report).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EmitStats {
+    /// Int8 weight bytes.
+    pub weight_bytes: usize,
+    /// Int32 bias bytes.
+    pub bias_bytes: usize,
+    /// Per-channel companions (scales, multipliers, shifts).
+    pub companion_bytes: usize,
+    /// Tables and op parameters (LUTs, exp tables, add/mul/rescale integers).
+    pub table_bytes: usize,
+    /// Activation points.
+    pub points: usize,
+    /// Convolutions.
+    pub convs: usize,
+}
+
+impl EmitStats {
+    /// Payload bytes in all.
+    pub fn payload_bytes(&self) -> usize {
+        self.weight_bytes + self.bias_bytes + self.companion_bytes + self.table_bytes + self.points
+    }
+}
+
+fn requant_pair(r: Requant) -> [i32; 2] {
+    [r.multiplier, r.shift]
+}
+
+fn sigmoid_f64(v: f64) -> f64 {
+    tensor::sigmoid(v)
+}
+
+/// Adds every tensor of the int8 network described by `trace` to `w`.
+pub fn emit(
+    w: &mut BlobWriter,
+    trace: &Trace,
+    params: &NamedParams,
+    points: &BTreeMap<String, QuantParams>,
+) -> Result<EmitStats, String> {
+    let q = |p: &str| -> Result<QuantParams, String> {
+        points
+            .get(p)
+            .copied()
+            .ok_or_else(|| format!("no quantization for point `{p}`"))
+    };
+    let err = |e: crate::blob::WriteError| e.to_string();
+    let mut st = EmitStats::default();
+    for op in &trace.ops {
+        match op {
+            Op::Input { .. } => {}
+            Op::Conv {
+                conv,
+                input,
+                output,
+                ..
+            } => {
+                let f = params.folded(conv)?;
+                let (qi, qo) = (q(input)?, q(output)?);
+                let per = f.cig * f.k * f.k;
+                let mut wq = Vec::with_capacity(f.w64.len());
+                let (mut scales, mut bias, mut mult, mut shift) =
+                    (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                for co in 0..f.co {
+                    let ws = &f.w64[co * per..(co + 1) * per];
+                    let max_abs = ws.iter().fold(0f64, |m, v| m.max(v.abs()));
+                    let sw = QuantParams::symmetric(max_abs as f32).scale;
+                    wq.extend(
+                        ws.iter()
+                            .map(|v| (v / f64::from(sw)).round().clamp(-127.0, 127.0) as i8),
+                    );
+                    scales.push(sw);
+                    bias.push(quantize_bias(f.b64[co], qi.scale, sw));
+                    let (m, s) = quantize_multiplier(
+                        f64::from(qi.scale) * f64::from(sw) / f64::from(qo.scale),
+                    );
+                    mult.push(m);
+                    shift.push(s);
+                }
+                w.add_i8_per_channel(
+                    &format!("{conv}.weight"),
+                    &[f.co, f.cig, f.k, f.k],
+                    0,
+                    &wq,
+                    &scales,
+                    Some((&mult, &shift)),
+                )
+                .map_err(err)?;
+                w.add_i32(&format!("{conv}.bias"), &[f.co], &bias, None)
+                    .map_err(err)?;
+                st.weight_bytes += wq.len();
+                st.bias_bytes += 4 * f.co;
+                st.companion_bytes += 12 * f.co;
+                st.convs += 1;
+            }
+            Op::Add {
+                a,
+                ka,
+                b,
+                kb,
+                output,
+                relu,
+            } => {
+                let qo = q(output)?;
+                let clamp = if *relu {
+                    Clamp::relu(qo.zero_point)
+                } else {
+                    Clamp::NONE
+                };
+                let p = AddQuant::scaled(q(a)?, *ka, q(b)?, *kb, qo, clamp);
+                let v = [
+                    p.a.multiplier,
+                    p.a.shift,
+                    p.b.multiplier,
+                    p.b.shift,
+                    p.output.multiplier,
+                    p.output.shift,
+                ];
+                w.add_i32(&format!("{output}.add"), &[6], &v, None)
+                    .map_err(err)?;
+                st.table_bytes += 24;
+            }
+            Op::Mul { a, b, output } => {
+                let p = MulQuant::new(q(a)?, q(b)?, q(output)?, Clamp::NONE);
+                w.add_i32(
+                    &format!("{output}.mul"),
+                    &[2],
+                    &requant_pair(p.requant),
+                    None,
+                )
+                .map_err(err)?;
+                st.table_bytes += 8;
+            }
+            Op::Sigmoid { input, output } => {
+                let lut = build_lut(sigmoid_f64, q(input)?, q(output)?);
+                w.add_i8(&format!("{output}.lut"), &[256], &lut, None)
+                    .map_err(err)?;
+                st.table_bytes += 256;
+            }
+            Op::Attention {
+                q: qp,
+                k,
+                v,
+                score_factor,
+                score,
+                attn,
+            } => {
+                let (sq, sk, sv) = (q(qp)?.scale, q(k)?.scale, q(v)?.scale);
+                let (ss, sa) = (q(score)?.scale, q(attn)?.scale);
+                let score_rq = Requant::from_real(
+                    score_factor * f64::from(sq) * f64::from(sk) / f64::from(ss),
+                );
+                let attn_rq = Requant::from_real(f64::from(sv) / 256.0 / f64::from(sa));
+                w.add_i32(
+                    &format!("{score}.requant"),
+                    &[2],
+                    &requant_pair(score_rq),
+                    None,
+                )
+                .map_err(err)?;
+                w.add_i32(
+                    &format!("{score}.exp"),
+                    &[256],
+                    &build_exp_table(f64::from(ss)),
+                    None,
+                )
+                .map_err(err)?;
+                w.add_i32(
+                    &format!("{attn}.requant"),
+                    &[2],
+                    &requant_pair(attn_rq),
+                    None,
+                )
+                .map_err(err)?;
+                st.table_bytes += 8 + 1024 + 8;
+            }
+            Op::Concat { inputs, output } => {
+                let qo = q(output)?;
+                let mut rows = Vec::new();
+                for i in inputs {
+                    rows.extend(requant_pair(Rescale::new(q(i)?, qo).requant));
+                }
+                w.add_i32(
+                    &format!("{output}.rescale"),
+                    &[inputs.len(), 2],
+                    &rows,
+                    None,
+                )
+                .map_err(err)?;
+                st.table_bytes += 4 * rows.len();
+            }
+        }
+    }
+    for (name, p) in points {
+        w.add_i8(
+            &format!("act.{name}"),
+            &[],
+            &[p.zero_point],
+            Some((p.scale, i32::from(p.zero_point))),
+        )
+        .map_err(err)?;
+        st.points += 1;
+    }
+    Ok(st)
+}

@@ -1,0 +1,196 @@
+//! `hepaseg export … --quantize int8 --calib DIR`: calibrate on a dataset folder, write the int8
+//! blob, and report f32 vs int8 on held-out slices.
+
+use super::report::{self, EvalSlice};
+use super::{quantize_agcaf, RangeMode};
+use crate::blob::{load_signing_key, network};
+use crate::data::{DataConfig, Dataset, SliceFilter, SplitConfig, Target};
+use crate::registry::Model;
+use hepaseg_core::nets::Int8Network;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Where the `f32` parameters come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamSource {
+    /// The seed-initialised (untrained) network of `export --random-init` (development aid).
+    RandomInit {
+        /// Seed.
+        seed: u64,
+    },
+    /// Explicit values, in the network's table order (e.g. from a trained checkpoint).
+    Values(Vec<Vec<f32>>),
+}
+
+/// What `export --quantize int8` does.
+#[derive(Debug, Clone)]
+pub struct Int8Export<'a> {
+    /// Architecture.
+    pub model: Model,
+    /// Preset name.
+    pub preset: &'a str,
+    /// The `f32` parameters.
+    pub params: ParamSource,
+    /// Calibration dataset folder (any layout `data::Dataset` reads).
+    pub calib: &'a Path,
+    /// Output blob.
+    pub out: &'a Path,
+    /// Ed25519 secret key to sign with.
+    pub sign: Option<&'a Path>,
+    /// Range choice.
+    pub mode: RangeMode,
+    /// Calibration slices (taken evenly from the training patients' liver slices).
+    pub calib_slices: usize,
+    /// Report slices (taken evenly from the validation and test patients' liver slices).
+    pub val_slices: usize,
+    /// What the masks mark (for the Dice against ground truth).
+    pub target: Target,
+}
+
+/// `k` indices spread evenly over `0..n`.
+fn spread(n: usize, k: usize) -> Vec<usize> {
+    let k = k.min(n);
+    (0..k).map(|i| i * n / k).collect()
+}
+
+fn load(data: &Dataset, k: usize, target: Target) -> Result<Vec<EvalSlice>, String> {
+    spread(data.len(), k)
+        .into_iter()
+        .map(|i| {
+            let s = data.load(i).map_err(|e| e.to_string())?;
+            Ok(EvalSlice {
+                mask: Some(s.mask(target)),
+                image: s.image,
+            })
+        })
+        .collect()
+}
+
+/// Calibration and report slices from `dir`: split by patient (8:1:1, seed 0), liver slices
+/// only; calibration from the training patients, the report from the others. With too few
+/// patients to split, both come from all liver slices (said so in the returned note).
+fn slices(
+    e: &Int8Export<'_>,
+    size: usize,
+) -> Result<(Vec<EvalSlice>, Vec<EvalSlice>, String), String> {
+    let data = Dataset::open(e.calib, DataConfig::new(size).with_target(e.target))
+        .map_err(|err| err.to_string())?;
+    let liver = data
+        .filter(SliceFilter::WithLiver)
+        .map_err(|err| err.to_string())?;
+    let liver = if liver.is_empty() {
+        data.clone()
+    } else {
+        liver
+    };
+    match data.split(&SplitConfig::default()) {
+        Ok(s) => {
+            let train = s
+                .train
+                .filter(SliceFilter::WithLiver)
+                .map_err(|e| e.to_string())?;
+            let mut held = s
+                .val
+                .filter(SliceFilter::WithLiver)
+                .map_err(|e| e.to_string())?;
+            if held.is_empty() {
+                held = s
+                    .test
+                    .filter(SliceFilter::WithLiver)
+                    .map_err(|e| e.to_string())?;
+            }
+            if train.is_empty() || held.is_empty() {
+                let c = load(&liver, e.calib_slices, e.target)?;
+                let v = load(&liver, e.val_slices, e.target)?;
+                return Ok((c, v, "calibration and report on the same liver slices (a split left no liver slices)".into()));
+            }
+            let c = load(&train, e.calib_slices, e.target)?;
+            let v = load(&held, e.val_slices, e.target)?;
+            Ok((c, v, format!("calibration on training patients, report on held-out patients ({} slices available)", held.len())))
+        }
+        Err(_) => {
+            let c = load(&liver, e.calib_slices, e.target)?;
+            let v = load(&liver, e.val_slices, e.target)?;
+            Ok((
+                c,
+                v,
+                "too few patients to split: calibration and report on the same liver slices".into(),
+            ))
+        }
+    }
+}
+
+fn run<N: Int8Network>(e: &Int8Export<'_>, values: Vec<Vec<f32>>) -> Result<String, String> {
+    let cfg = super::agcaf_config(N::PRESET).ok_or("no calibration forward for this preset")?;
+    let (calib, val, note) = slices(e, cfg.size)?;
+    let images: Vec<Vec<f32>> = calib.iter().map(|s| s.image.clone()).collect();
+    let q = quantize_agcaf::<N>(&cfg, &values, &images, e.mode)?;
+    let signer = e
+        .sign
+        .map(load_signing_key)
+        .transpose()
+        .map_err(|err| err.to_string())?;
+    let written = q
+        .writer
+        .write(e.out, signer.as_ref())
+        .map_err(|err| err.to_string())?;
+    let bytes = std::fs::read(e.out).map_err(|err| format!("{}: {err}", e.out.display()))?;
+    let cmp = report::compare::<N>(&bytes, &values, &val)?;
+    let st = q.stats;
+    let core = st.weight_bytes + st.bias_bytes + st.table_bytes;
+    let mut s = String::new();
+    let _ = writeln!(s, "{written}");
+    let _ = writeln!(
+        s,
+        "int8 {} {}: {} convolutions, {} activation points; int8 weights {} B, int32 biases {} B, tables {} B, companions {} B; blob {} B = {:.3} x (weights + biases + tables)",
+        e.model.name(),
+        N::PRESET,
+        st.convs,
+        st.points,
+        st.weight_bytes,
+        st.bias_bytes,
+        st.table_bytes,
+        st.companion_bytes,
+        written.bytes,
+        written.bytes as f64 / core.max(1) as f64
+    );
+    let _ = writeln!(
+        s,
+        "arena: int8 {} B, f32 {} B ({:.3} x)",
+        N::ARENA_BYTES_INT8,
+        N::ARENA_BYTES,
+        N::ARENA_BYTES_INT8 as f64 / N::ARENA_BYTES as f64
+    );
+    let _ = writeln!(
+        s,
+        "calibration: {} slices, {} ranges; {note}",
+        calib.len(),
+        e.mode
+    );
+    let _ = write!(s, "{cmp}");
+    Ok(s)
+}
+
+/// Runs `export --quantize int8`; returns the report.
+pub fn export_int8(e: &Int8Export<'_>) -> Result<String, String> {
+    let net = network(e.model, e.preset).ok_or_else(|| {
+        format!(
+            "unknown preset `{}` for {}; known: {}",
+            e.preset,
+            e.model.name(),
+            crate::registry::presets(e.model).join(", ")
+        )
+    })?;
+    if e.model != Model::AgcafNet {
+        return Err(format!(
+            "int8 export of {} is not implemented yet (AGCAF-Net presets only)",
+            e.model.name()
+        ));
+    }
+    let values = match &e.params {
+        ParamSource::RandomInit { seed } => crate::blob::seeded_params(net.params, *seed),
+        ParamSource::Values(v) => v.clone(),
+    };
+    crate::with_agcaf_preset!(e.preset, run(e, values))
+        .unwrap_or_else(|| Err(format!("no int8 engine for preset `{}`", e.preset)))
+}
