@@ -56,6 +56,19 @@ macro_rules! agcaf_presets {
 }
 agcaf_presets!(paper, edge, tiny, tiny_backbone, tiny_cpm, tiny_afm);
 
+/// The constants of the preset named `preset` (the names `registry::presets` lists).
+pub fn config(preset: &str) -> Option<AgcafConfig> {
+    Some(match preset {
+        "paper" => <agcaf::paper::Net as AgcafPreset>::CONFIG,
+        "edge" => <agcaf::edge::Net as AgcafPreset>::CONFIG,
+        "tiny" => <agcaf::tiny::Net as AgcafPreset>::CONFIG,
+        "tiny-backbone" => <agcaf::tiny_backbone::Net as AgcafPreset>::CONFIG,
+        "tiny-cpm" => <agcaf::tiny_cpm::Net as AgcafPreset>::CONFIG,
+        "tiny-afm" => <agcaf::tiny_afm::Net as AgcafPreset>::CONFIG,
+        _ => return None,
+    })
+}
+
 /// σ(BN(Conv1×1(C/4→C)(ReLU(BN(Conv1×1(C→C/4)(x)))))) — AFM's pixel and channel gates.
 #[derive(Debug, Clone)]
 struct Gate {

@@ -12,6 +12,7 @@ pub mod units;
 pub use agcaf::{AgcafConfig, AgcafNet, AgcafPreset};
 
 use crate::nn::{Backend, Map, NnError, ParamStore, Real};
+use crate::registry::Model;
 use dfdx::tensor::Tape;
 use dfdx::tensor_ops::Device;
 use hepaseg_core::nets::Network;
@@ -34,6 +35,39 @@ impl SegNet {
             SegNet::Agcaf(net) => net.forward(store, x),
         }
     }
+
+    /// Random draws the forward pass takes from the device RNG in training mode (one per
+    /// dropout layer): what a resumed run replays to continue the same random sequence.
+    pub fn rng_draws_per_step(&self) -> u64 {
+        match self {
+            SegNet::Agcaf(_) => 1,
+        }
+    }
+}
+
+/// Builds the network named by `(model, preset)` into `store` (empty) and checks it against
+/// core's table (`crate::blob::network` gives the table).
+pub fn build<E: Real, D: Device<E>>(
+    model: Model,
+    preset: &str,
+    store: &mut ParamStore<E, D>,
+) -> Result<SegNet, NnError> {
+    let unknown = || NnError::config(model.name(), format!("no trainable preset `{preset}`"));
+    let entry = crate::blob::network(model, preset).ok_or_else(unknown)?;
+    let net = match model {
+        Model::AgcafNet => SegNet::Agcaf(AgcafNet::new(
+            store,
+            agcaf::config(preset).ok_or_else(unknown)?,
+        )?),
+        Model::CafctNet => {
+            return Err(NnError::config(
+                model.name(),
+                "training CAFCT-Net is not implemented yet (host model pending)",
+            ))
+        }
+    };
+    store.check_table(entry.params)?;
+    Ok(net)
 }
 
 /// A core network type the host can build and train.

@@ -13,9 +13,11 @@
 //! optimizer.step(&mut store, &grads, schedule.lr(step))?;
 //! ```
 
+pub mod checkpoint;
 pub mod clip;
 pub mod loss;
 pub mod optim;
+pub mod run;
 pub mod schedule;
 
 pub use clip::{check_loss, clip_grad_norm, grad_norm};
