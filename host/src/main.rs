@@ -59,12 +59,16 @@ enum Command {
     /// Write a weight blob (docs/blob-format.md).
     ///
     /// Today only --random-init: a development aid that writes a seed-initialised f32 network
-    /// (untrained) so loading, signing and the f32 engine can be exercised; checkpoint export
-    /// comes with the quantizer.
+    /// (untrained) so loading, signing and the f32 engine can be exercised; with `--quantize
+    /// int8 --calib DIR` it is quantized (post-training, calibrated on DIR) into an int8 blob.
     Export {
         /// Write seed-initialised (untrained) f32 parameters.
         #[arg(long)]
         random_init: bool,
+        /// Export the parameters of a training checkpoint (`hepaseg train`'s *.safetensors)
+        /// as an f32 blob; the preset comes from the checkpoint.
+        #[arg(long, conflicts_with = "random_init")]
+        checkpoint: Option<std::path::PathBuf>,
         /// Architecture.
         #[arg(long, value_enum)]
         model: Model,
@@ -80,6 +84,25 @@ enum Command {
         /// Sign with this Ed25519 secret key (from `hepaseg keygen`).
         #[arg(long)]
         sign: Option<std::path::PathBuf>,
+        /// Quantize: `int8` calibrates on --calib, writes an int8 blob (integer-only core
+        /// engine) and reports f32 vs int8 on held-out slices.
+        #[arg(long, value_parser = ["int8"])]
+        quantize: Option<String>,
+        /// Calibration dataset folder (lits-png, LiTS NIfTI or MSD; e.g. from `hepaseg synth`).
+        #[arg(long)]
+        calib: Option<std::path::PathBuf>,
+        /// Activation ranges from this two-sided percentile (e.g. 99.99) instead of min/max.
+        #[arg(long)]
+        percentile: Option<f64>,
+        /// Calibration slices (liver slices of the training patients, evenly spaced).
+        #[arg(long, default_value_t = 32)]
+        calib_slices: usize,
+        /// Slices of the f32 vs int8 report (liver slices of held-out patients).
+        #[arg(long, default_value_t = 32)]
+        report_slices: usize,
+        /// What the report's ground-truth masks mark: tumor or liver.
+        #[arg(long, default_value = "tumor", value_parser = ["tumor", "liver"])]
+        target: String,
     },
     /// Show a weight blob's header, tensors, checksum and signature status.
     ///
@@ -101,6 +124,9 @@ enum Command {
     /// a weight blob on the core engine; writes masks (PNG / NIfTI with the input's geometry)
     /// and overlays, and reports tumour count, volume and time per slice.
     Segment(hepaseg::segment::SegmentArgs),
+    /// Train a network on a dataset folder (paper recipes as defaults per network); writes
+    /// RUN_DIR/metrics.csv and last/best checkpoints (safetensors), resumes with --resume.
+    Train(hepaseg::train::run::TrainArgs),
     /// Score masks against ground truth (LiTS metrics): saved masks of any tool paired by
     /// file name (--pred-dir/--gt-dir), or a weight blob on a dataset split (--blob/--data).
     Eval(hepaseg::eval::EvalArgs),
@@ -128,13 +154,36 @@ fn main() -> ExitCode {
             .map_err(|e| e.to_string()),
         Command::Export {
             random_init,
+            checkpoint,
             model,
             preset,
             seed,
             out,
             sign,
+            quantize,
+            calib,
+            percentile,
+            calib_slices,
+            report_slices,
+            target,
         } => {
-            if random_init {
+            if quantize.is_some() {
+                export_int8(
+                    model,
+                    &preset,
+                    random_init.then_some(seed),
+                    calib.as_deref(),
+                    &out,
+                    sign.as_deref(),
+                    percentile,
+                    (calib_slices, report_slices),
+                    &target,
+                )
+            } else if calib.is_some() || percentile.is_some() {
+                Err("--calib and --percentile need --quantize int8".to_owned())
+            } else if let Some(ckpt) = checkpoint {
+                hepaseg::train::run::export_checkpoint(model, &ckpt, &out, sign.as_deref())
+            } else if random_init {
                 hepaseg::blob::export_random_init(model, &preset, seed, &out, sign.as_deref())
             } else {
                 Err(
@@ -149,6 +198,7 @@ fn main() -> ExitCode {
         }
         Command::Segment(args) => hepaseg::segment::run(&args),
         Command::Eval(args) => hepaseg::eval::run(&args),
+        Command::Train(args) => hepaseg::train::run::run(&args),
     };
     match result {
         Ok(text) => emit(&text),
@@ -157,6 +207,48 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `export --quantize int8`: the parameters (only `--random-init` until checkpoints exist),
+/// the calibration folder and the options, handed to `hepaseg::quant::export_int8`.
+#[allow(clippy::too_many_arguments)]
+fn export_int8(
+    model: Model,
+    preset: &str,
+    random_init: Option<u64>,
+    calib: Option<&std::path::Path>,
+    out: &std::path::Path,
+    sign: Option<&std::path::Path>,
+    percentile: Option<f64>,
+    (calib_slices, report_slices): (usize, usize),
+    target: &str,
+) -> Result<String, String> {
+    use hepaseg::quant::{Int8Export, ParamSource, RangeMode};
+    let seed = random_init.ok_or(
+        "--quantize int8 needs --random-init for now (a trained checkpoint comes with `train`)",
+    )?;
+    let calib = calib.ok_or("--quantize int8 needs --calib DIR (e.g. from `hepaseg synth`)")?;
+    let mode = match percentile {
+        None => RangeMode::MinMax,
+        Some(p) if p > 50.0 && p <= 100.0 => RangeMode::Percentile(p),
+        Some(p) => return Err(format!("--percentile {p} is not in (50, 100]")),
+    };
+    hepaseg::quant::export_int8(&Int8Export {
+        model,
+        preset,
+        params: ParamSource::RandomInit { seed },
+        calib,
+        out,
+        sign,
+        mode,
+        calib_slices: calib_slices.max(1),
+        val_slices: report_slices.max(1),
+        target: if target == "liver" {
+            hepaseg::data::Target::Liver
+        } else {
+            hepaseg::data::Target::Tumor
+        },
+    })
 }
 
 /// Writes a command's output to stdout. A reader that goes away early (`hepaseg … | head`)
