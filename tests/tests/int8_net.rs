@@ -68,6 +68,61 @@ fn int8_arena_is_about_a_quarter_of_the_f32_arena() {
 }
 
 #[test]
+fn cafct_int8_arena_is_about_a_quarter_of_the_f32_arena() {
+    use hepaseg_core::nets::cafct::{self, CafctEdge, CafctPaper, CafctTiny};
+    let rows = [
+        (
+            "paper",
+            CafctPaper::ARENA_BYTES_INT8,
+            CafctPaper::ARENA_BYTES,
+            ratio::<CafctPaper>(),
+        ),
+        (
+            "edge",
+            CafctEdge::ARENA_BYTES_INT8,
+            CafctEdge::ARENA_BYTES,
+            ratio::<CafctEdge>(),
+        ),
+        (
+            "tiny",
+            CafctTiny::ARENA_BYTES_INT8,
+            CafctTiny::ARENA_BYTES,
+            ratio::<CafctTiny>(),
+        ),
+        (
+            "tiny-no-transformer",
+            cafct::tiny_no_transformer::int8::ARENA_BYTES_INT8,
+            cafct::tiny_no_transformer::Net::ARENA_BYTES,
+            ratio::<cafct::tiny_no_transformer::Net>(),
+        ),
+        (
+            "tiny-no-aff",
+            cafct::tiny_no_aff::int8::ARENA_BYTES_INT8,
+            cafct::tiny_no_aff::Net::ARENA_BYTES,
+            ratio::<cafct::tiny_no_aff::Net>(),
+        ),
+        (
+            "tiny-no-aspp",
+            cafct::tiny_no_aspp::int8::ARENA_BYTES_INT8,
+            cafct::tiny_no_aspp::Net::ARENA_BYTES,
+            ratio::<cafct::tiny_no_aspp::Net>(),
+        ),
+        (
+            "tiny-no-ag",
+            cafct::tiny_no_ag::int8::ARENA_BYTES_INT8,
+            cafct::tiny_no_ag::Net::ARENA_BYTES,
+            ratio::<cafct::tiny_no_ag::Net>(),
+        ),
+    ];
+    for (preset, int8, f32, r) in rows {
+        eprintln!("cafct-net {preset:20} int8 arena {int8:>10} B, f32 {f32:>10} B, ratio {r:.4}");
+        assert!(r <= 0.32, "{preset}: int8 arena is {r:.3} of the f32 arena");
+    }
+    // The budget for the deployable preset at 256 × 256.
+    const { assert!(CafctEdge::ARENA_BYTES_INT8 <= 5 << 19) };
+}
+
+#[test]
 fn int8_plans_are_sound_and_reuse_memory() {
     assert!(agcaf::tiny::int8::PLAN_INT8.is_sound());
     assert!(agcaf::edge::int8::PLAN_INT8.is_sound());

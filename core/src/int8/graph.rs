@@ -23,6 +23,9 @@
 //! | `<point>.requant` | `i32 [2]` | none | products of two activations (attention scores, `A·V`) |
 //! | `<point>.exp` | `i32 [256]` | none | softmax exp table of a score point (Q20) |
 //! | `<point>.rescale` | `i32 [n, 2]` | none | concatenation: one rescale per input, into the point |
+//! | `<linear>.weight`, `.bias` | `i8 [DO, DI]` (+ companions), `i32 [DO]` | per-channel, axis 0 | a linear layer; its output point is `act.<linear>` |
+//! | `<ln>.multiplier`, `.shift`, `.beta` | `i32 [D]` | none | layer norm's affine part ([`super::norm`]); output point `act.<ln>` |
+//! | `<ln>.eps` | `i32 [1]` | none | `round(ε / s_in² · 2^8)` |
 //!
 //! `<conv>` is the `f32` convolution's prefix (`backbone.stem.conv`, `cpm.agcb.0.nonlocal.q`),
 //! BatchNorm tensors (`*.bn.*`) are folded away, learnable gates (`*.gamma`) are folded into
@@ -420,6 +423,157 @@ impl<'a> Reader<'a> {
             }),
             _ => Err(bad),
         }
+    }
+}
+
+impl<'a> Reader<'a> {
+    fn per_channel_companions(
+        &self,
+        wname: &QName,
+        w: &TensorInfo<'a>,
+    ) -> Result<(&'a [i32], &'a [i32]), Int8Error> {
+        let bad = Int8Error::Tensor {
+            name: *wname,
+            error: BlobError::BadQuantParams { tensor: w.index },
+        };
+        match w.quant {
+            Quant::PerChannel {
+                axis: 0,
+                multiplier: Some(m),
+                shift: Some(s),
+                ..
+            } => {
+                let at = Self::at(wname);
+                Ok((
+                    self.blob.tensor_i32(m as usize).map_err(&at)?,
+                    self.blob.tensor_i32(s as usize).map_err(&at)?,
+                ))
+            }
+            _ => Err(bad),
+        }
+    }
+
+    /// The linear layer `<prefix>.weight` (`i8 [DO, DI]`, per-channel with multiplier and
+    /// shift companions), `<prefix>.bias` (`i32 [DO]`) and its output point `act.<prefix>`.
+    pub fn linear<const DO: usize, const DI: usize>(
+        &self,
+        prefix: &QName,
+    ) -> Result<LinearQ<'a, DO, DI>, Int8Error> {
+        let wname = prefix.join("weight");
+        let w = self.require(&wname, Dtype::I8, &[DO, DI])?;
+        let (m, s) = self.per_channel_companions(&wname, &w)?;
+        let weight = mat_ref(
+            self.blob
+                .tensor_i8(w.index as usize)
+                .map_err(Self::at(&wname))?,
+        );
+        let bad = Int8Error::Tensor {
+            name: wname,
+            error: BlobError::BadQuantParams { tensor: w.index },
+        };
+        match (weight, vec_ref(m), vec_ref(s)) {
+            (Some(weight), Some(multiplier), Some(shift)) => Ok(LinearQ {
+                weight,
+                bias: self.i32s::<DO>(&prefix.join("bias"))?,
+                multiplier,
+                shift,
+                out: self.point(prefix)?,
+            }),
+            _ => Err(bad),
+        }
+    }
+
+    /// The layer norm `<prefix>` over `D` features: `<prefix>.multiplier`, `.shift`, `.beta`
+    /// (`i32 [D]`), `.eps` (`i32 [1]`) and its output point `act.<prefix>`.
+    pub fn layer_norm<const D: usize>(
+        &self,
+        prefix: &QName,
+    ) -> Result<LayerNormQ<'a, D>, Int8Error> {
+        Ok(LayerNormQ {
+            multiplier: self.i32s(&prefix.join("multiplier"))?,
+            shift: self.i32s(&prefix.join("shift"))?,
+            beta: self.i32s(&prefix.join("beta"))?,
+            eps: self.i32s::<1>(&prefix.join("eps"))?[0],
+            out: self.point(prefix)?,
+        })
+    }
+}
+
+/// An int8 linear layer over tokens (TFLite's per-channel `FullyConnected`).
+#[derive(Debug, Clone, Copy)]
+pub struct LinearQ<'a, const DO: usize, const DI: usize> {
+    /// `[DO][DI]`, symmetric per output feature.
+    pub weight: &'a Mat<DO, DI, i8>,
+    /// At scale `s_in · s_w[o]`.
+    pub bias: &'a [i32; DO],
+    /// Q31 mantissas of `s_in · s_w[o] / s_out`.
+    pub multiplier: &'a [i32; DO],
+    /// Their shifts.
+    pub shift: &'a [i32; DO],
+    /// Output point.
+    pub out: Point<'a>,
+}
+
+impl<'a, const DO: usize, const DI: usize> LinearQ<'a, DO, DI> {
+    /// The output stage for an input at `input_zp`.
+    pub fn quant(&self, input_zp: i8) -> PerChannelQuant<'a, DO> {
+        PerChannelQuant {
+            input_zp,
+            output_zp: self.out.zero_point,
+            multiplier: self.multiplier,
+            shift: self.shift,
+            bias: Some(self.bias),
+            clamp: Clamp::NONE,
+        }
+    }
+
+    /// `y = x·wᵀ + b` for `N` tokens (no probe: callers that run it token by token report
+    /// the whole result).
+    pub fn run<const N: usize>(
+        &self,
+        x: &crate::tensor::Tokens<N, DI, i8>,
+        xp: Point<'_>,
+        y: &mut crate::tensor::Tokens<N, DO, i8>,
+    ) -> Point<'a> {
+        super::linalg::linear(x, self.weight, &self.quant(xp.zero_point), y);
+        self.out
+    }
+}
+
+/// An int8 layer norm over `D` features ([`super::norm::layer_norm`]).
+#[derive(Debug, Clone, Copy)]
+pub struct LayerNormQ<'a, const D: usize> {
+    /// Q31 mantissas of `γ_i / (s_out · 2^8)`.
+    pub multiplier: &'a [i32; D],
+    /// Their shifts.
+    pub shift: &'a [i32; D],
+    /// `round(β_i · 2^12 / s_out)`.
+    pub beta: &'a [i32; D],
+    /// `round(ε / s_in² · 2^8)`.
+    pub eps: i32,
+    /// Output point.
+    pub out: Point<'a>,
+}
+
+impl<'a, const D: usize> LayerNormQ<'a, D> {
+    /// Normalizes `N` tokens in place (they move from `xp` to the output point), probed.
+    pub fn run<const N: usize>(
+        &self,
+        x: &mut crate::tensor::Tokens<N, D, i8>,
+        xp: Point<'_>,
+        pr: &mut dyn Probe,
+    ) -> Point<'a> {
+        let q = super::norm::LayerNormQuant {
+            input_zp: xp.zero_point,
+            output_zp: self.out.zero_point,
+            eps: self.eps,
+            gamma_multiplier: self.multiplier,
+            gamma_shift: self.shift,
+            beta: self.beta,
+        };
+        super::norm::layer_norm(x, &q);
+        probe(pr, self.out, x.flat());
+        self.out
     }
 }
 

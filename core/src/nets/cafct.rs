@@ -614,6 +614,7 @@ macro_rules! cafct_net {
             }
 
             $crate::impl_network!($crate::nets::Architecture::CafctNet);
+            $crate::cafct_int8_body!();
         }
     };
 }

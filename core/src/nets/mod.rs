@@ -9,6 +9,7 @@
 pub mod agcaf;
 pub mod agcaf_int8;
 pub mod cafct;
+pub mod cafct_int8;
 pub mod int8;
 
 pub use int8::Int8Network;

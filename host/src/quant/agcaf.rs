@@ -152,7 +152,12 @@ fn plain_fuse(ctx: &mut Ctx<'_>, high: &Act, low: &Act, f: &str) -> Result<Act, 
     Ok(ctx.add(&c, 1.0, low, 1.0, &format!("{f}.out"), false))
 }
 
-fn basic_block(ctx: &mut Ctx<'_>, x: &Act, p: &str, stride: usize) -> Result<Act, String> {
+pub(crate) fn basic_block(
+    ctx: &mut Ctx<'_>,
+    x: &Act,
+    p: &str,
+    stride: usize,
+) -> Result<Act, String> {
     let m = ctx.unit_bn(x, &format!("{p}.conv1"), stride, 1, true)?;
     let y = ctx.unit_bn(&m, &format!("{p}.conv2"), 1, 1, false)?;
     let down = format!("{p}.downsample");

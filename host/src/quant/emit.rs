@@ -74,6 +74,90 @@ fn sigmoid_f64(v: f64) -> f64 {
     tensor::sigmoid(v)
 }
 
+/// Per-channel int8 weights of a folded convolution or linear layer (`{name}.weight` with
+/// `shape`, companions, `{name}.bias`) for input `qi` and output `qo`.
+#[allow(clippy::too_many_arguments)]
+fn weights(
+    w: &mut BlobWriter,
+    st: &mut EmitStats,
+    name: &str,
+    f: &super::tensor::Folded,
+    shape: &[usize],
+    qi: QuantParams,
+    qo: QuantParams,
+) -> Result<(), String> {
+    let err = |e: crate::blob::WriteError| e.to_string();
+    let per = f.cig * f.k * f.k;
+    let mut wq = Vec::with_capacity(f.w64.len());
+    let (mut scales, mut bias, mut mult, mut shift) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for co in 0..f.co {
+        let ws = &f.w64[co * per..(co + 1) * per];
+        let max_abs = ws.iter().fold(0f64, |m, v| m.max(v.abs()));
+        let sw = QuantParams::symmetric(max_abs as f32).scale;
+        wq.extend(
+            ws.iter()
+                .map(|v| (v / f64::from(sw)).round().clamp(-127.0, 127.0) as i8),
+        );
+        scales.push(sw);
+        bias.push(quantize_bias(f.b64[co], qi.scale, sw));
+        let (m, s) = quantize_multiplier(f64::from(qi.scale) * f64::from(sw) / f64::from(qo.scale));
+        mult.push(m);
+        shift.push(s);
+    }
+    w.add_i8_per_channel(
+        &format!("{name}.weight"),
+        shape,
+        0,
+        &wq,
+        &scales,
+        Some((&mult, &shift)),
+    )
+    .map_err(err)?;
+    w.add_i32(&format!("{name}.bias"), &[f.co], &bias, None)
+        .map_err(err)?;
+    st.weight_bytes += wq.len();
+    st.bias_bytes += 4 * f.co;
+    st.companion_bytes += 12 * f.co;
+    st.convs += 1;
+    Ok(())
+}
+
+/// The integers of an int8 layer norm (`hepaseg_core::int8::quant::layer_norm_params` with
+/// run-time lengths): per feature the Q31 multiplier and shift of
+/// `γ / (s_out · 2^(NORM_FRAC_BITS − BETA_FRAC_BITS))` and `round(β · 2^BETA_FRAC_BITS /
+/// s_out)`, and `eps_q = round(ε / s_in² · 2^EPS_FRAC_BITS)`.
+pub fn layer_norm_params(
+    gamma: &[f32],
+    beta: &[f32],
+    eps: f64,
+    input: QuantParams,
+    output: QuantParams,
+) -> (Vec<i32>, Vec<i32>, Vec<i32>, i32) {
+    use hepaseg_core::int8::norm::{BETA_FRAC_BITS, EPS_FRAC_BITS, NORM_FRAC_BITS};
+    let s_out = f64::from(output.scale);
+    let g_den = s_out * f64::from(1u32 << (NORM_FRAC_BITS - BETA_FRAC_BITS));
+    let (mut m, mut sh) = (Vec::new(), Vec::new());
+    for &g in gamma {
+        let (a, b) = quantize_multiplier(f64::from(g) / g_den);
+        m.push(a);
+        sh.push(b);
+    }
+    let b = beta
+        .iter()
+        .map(|&v| {
+            (f64::from(v) * f64::from(1u32 << BETA_FRAC_BITS) / s_out)
+                .round()
+                .clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32
+        })
+        .collect();
+    let s_in = f64::from(input.scale);
+    let e = (eps / (s_in * s_in) * f64::from(1u32 << EPS_FRAC_BITS))
+        .round()
+        .clamp(0.0, f64::from(i32::MAX)) as i32;
+    (m, sh, b, e)
+}
+
 /// Adds every tensor of the int8 network described by `trace` to `w`.
 pub fn emit(
     w: &mut BlobWriter,
@@ -99,42 +183,44 @@ pub fn emit(
                 ..
             } => {
                 let f = params.folded(conv)?;
-                let (qi, qo) = (q(input)?, q(output)?);
-                let per = f.cig * f.k * f.k;
-                let mut wq = Vec::with_capacity(f.w64.len());
-                let (mut scales, mut bias, mut mult, mut shift) =
-                    (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-                for co in 0..f.co {
-                    let ws = &f.w64[co * per..(co + 1) * per];
-                    let max_abs = ws.iter().fold(0f64, |m, v| m.max(v.abs()));
-                    let sw = QuantParams::symmetric(max_abs as f32).scale;
-                    wq.extend(
-                        ws.iter()
-                            .map(|v| (v / f64::from(sw)).round().clamp(-127.0, 127.0) as i8),
-                    );
-                    scales.push(sw);
-                    bias.push(quantize_bias(f.b64[co], qi.scale, sw));
-                    let (m, s) = quantize_multiplier(
-                        f64::from(qi.scale) * f64::from(sw) / f64::from(qo.scale),
-                    );
-                    mult.push(m);
-                    shift.push(s);
-                }
-                w.add_i8_per_channel(
-                    &format!("{conv}.weight"),
-                    &[f.co, f.cig, f.k, f.k],
-                    0,
-                    &wq,
-                    &scales,
-                    Some((&mult, &shift)),
-                )
-                .map_err(err)?;
-                w.add_i32(&format!("{conv}.bias"), &[f.co], &bias, None)
+                let shape = [f.co, f.cig, f.k, f.k];
+                weights(w, &mut st, conv, f, &shape, q(input)?, q(output)?)?;
+            }
+            Op::Linear {
+                linear,
+                input,
+                output,
+            } => {
+                let f = params.folded(linear)?;
+                let shape = [f.co, f.cig];
+                weights(w, &mut st, linear, f, &shape, q(input)?, q(output)?)?;
+            }
+            Op::LayerNorm { ln, input, output } => {
+                let gamma = params.get(&format!("{ln}.weight"))?;
+                let beta = params.get(&format!("{ln}.bias"))?;
+                let (m, sh, b, eps) = layer_norm_params(
+                    gamma,
+                    beta,
+                    f64::from(hepaseg_core::ops::LN_EPS),
+                    q(input)?,
+                    q(output)?,
+                );
+                let d = gamma.len();
+                w.add_i32(&format!("{ln}.multiplier"), &[d], &m, None)
                     .map_err(err)?;
-                st.weight_bytes += wq.len();
-                st.bias_bytes += 4 * f.co;
-                st.companion_bytes += 12 * f.co;
-                st.convs += 1;
+                w.add_i32(&format!("{ln}.shift"), &[d], &sh, None)
+                    .map_err(err)?;
+                w.add_i32(&format!("{ln}.beta"), &[d], &b, None)
+                    .map_err(err)?;
+                w.add_i32(&format!("{ln}.eps"), &[1], &[eps], None)
+                    .map_err(err)?;
+                st.table_bytes += 12 * d + 4;
+            }
+            Op::Gelu { input, output } => {
+                let lut = build_lut(tensor::gelu, q(input)?, q(output)?);
+                w.add_i8(&format!("{output}.lut"), &[256], &lut, None)
+                    .map_err(err)?;
+                st.table_bytes += 256;
             }
             Op::Add {
                 a,

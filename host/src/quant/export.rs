@@ -2,7 +2,7 @@
 //! blob, and report f32 vs int8 on held-out slices.
 
 use super::report::{self, EvalSlice};
-use super::{quantize_agcaf, RangeMode};
+use super::{quantize_network, Calib, RangeMode};
 use crate::blob::{load_signing_key, network};
 use crate::data::{DataConfig, Dataset, SliceFilter, SplitConfig, Target};
 use crate::registry::Model;
@@ -121,10 +121,10 @@ fn slices(
 }
 
 fn run<N: Int8Network>(e: &Int8Export<'_>, values: Vec<Vec<f32>>) -> Result<String, String> {
-    let cfg = super::agcaf_config(N::PRESET).ok_or("no calibration forward for this preset")?;
-    let (calib, val, note) = slices(e, cfg.size)?;
+    let cfg = Calib::of(e.model, N::PRESET).ok_or("no calibration forward for this preset")?;
+    let (calib, val, note) = slices(e, cfg.size())?;
     let images: Vec<Vec<f32>> = calib.iter().map(|s| s.image.clone()).collect();
-    let q = quantize_agcaf::<N>(&cfg, &values, &images, e.mode)?;
+    let q = quantize_network::<N>(&cfg, &values, &images, e.mode)?;
     let signer = e
         .sign
         .map(load_signing_key)
@@ -181,16 +181,13 @@ pub fn export_int8(e: &Int8Export<'_>) -> Result<String, String> {
             crate::registry::presets(e.model).join(", ")
         )
     })?;
-    if e.model != Model::AgcafNet {
-        return Err(format!(
-            "int8 export of {} is not implemented yet (AGCAF-Net presets only)",
-            e.model.name()
-        ));
-    }
     let values = match &e.params {
         ParamSource::RandomInit { seed } => crate::blob::seeded_params(net.params, *seed),
         ParamSource::Values(v) => v.clone(),
     };
-    crate::with_agcaf_preset!(e.preset, run(e, values))
-        .unwrap_or_else(|| Err(format!("no int8 engine for preset `{}`", e.preset)))
+    match e.model {
+        Model::AgcafNet => crate::with_agcaf_preset!(e.preset, run(e, values)),
+        Model::CafctNet => crate::with_cafct_preset!(e.preset, run(e, values)),
+    }
+    .unwrap_or_else(|| Err(format!("no int8 engine for preset `{}`", e.preset)))
 }

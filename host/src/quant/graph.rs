@@ -48,6 +48,16 @@ impl NamedParams {
             shapes.insert(p.name.as_str().to_owned(), p.shape().to_vec());
         }
         let mut folded = HashMap::new();
+        for p in table.iter().filter(|p| p.role == Role::LinearWeight) {
+            let name = p.name.as_str();
+            let prefix = name.strip_suffix(".weight").unwrap_or(name);
+            let bias = v.get(&format!("{prefix}.bias")).map(Vec::as_slice);
+            let s = p.shape();
+            folded.insert(
+                prefix.to_owned(),
+                tensor::fold(&v[name], [s[0], s[1], 1, 1], bias, None),
+            );
+        }
         for p in table.iter().filter(|p| p.role == Role::ConvWeight) {
             let name = p.name.as_str();
             let prefix = name.strip_suffix(".weight").unwrap_or(name);
@@ -88,7 +98,8 @@ impl NamedParams {
         self.shapes.get(name).map(Vec::as_slice)
     }
 
-    /// The folded convolution with prefix `conv` (`backbone.stem.conv`).
+    /// The folded convolution with prefix `conv` (`backbone.stem.conv`), or the linear layer
+    /// with prefix `conv` (as a `[DO, DI, 1, 1]` convolution).
     pub fn folded(&self, conv: &str) -> Result<&Folded, String> {
         self.folded
             .get(conv)
@@ -180,6 +191,31 @@ pub enum Op {
         /// Attention output point.
         attn: String,
     },
+    /// A linear layer over tokens.
+    Linear {
+        /// Prefix of its tensors (`….attn.q`).
+        linear: String,
+        /// Input point.
+        input: String,
+        /// Output point.
+        output: String,
+    },
+    /// Layer norm over each token's features.
+    LayerNorm {
+        /// Prefix of its `weight`/`bias`.
+        ln: String,
+        /// Input point.
+        input: String,
+        /// Output point.
+        output: String,
+    },
+    /// `out = GELU(input)` through a table; the output point is calibrated.
+    Gelu {
+        /// Input point.
+        input: String,
+        /// Output point.
+        output: String,
+    },
     /// Channel concatenation, each input rescaled into the output point.
     Concat {
         /// Input points, in order.
@@ -198,7 +234,10 @@ impl Op {
             | Op::Add { output, .. }
             | Op::Mul { output, .. }
             | Op::Sigmoid { output, .. }
-            | Op::Concat { output, .. } => output,
+            | Op::Concat { output, .. }
+            | Op::Linear { output, .. }
+            | Op::LayerNorm { output, .. }
+            | Op::Gelu { output, .. } => output,
             Op::Attention { attn, .. } => attn,
         }
     }
@@ -227,7 +266,11 @@ impl Trace {
         for op in &self.ops {
             match op {
                 Op::Input { point } => p.push(point.clone()),
-                Op::Conv { input, output, .. } | Op::Sigmoid { input, output } => {
+                Op::Conv { input, output, .. }
+                | Op::Sigmoid { input, output }
+                | Op::Linear { input, output, .. }
+                | Op::LayerNorm { input, output, .. }
+                | Op::Gelu { input, output } => {
                     p.push(input.clone());
                     p.push(output.clone());
                 }
@@ -336,8 +379,21 @@ impl<'a> Ctx<'a> {
         relu: bool,
         tokens: bool,
     ) -> Result<Act, String> {
+        self.unit_dilated(x, conv, point, (stride, pad, 1), relu, tokens)
+    }
+
+    /// [`Ctx::unit`] with a dilation: `geometry = (stride, padding, dilation)`.
+    pub fn unit_dilated(
+        &mut self,
+        x: &Act,
+        conv: &str,
+        point: &str,
+        (stride, pad, dil): (usize, usize, usize),
+        relu: bool,
+        tokens: bool,
+    ) -> Result<Act, String> {
         let f = self.params.folded(conv)?;
-        let mut y = tensor::conv(&x.t, f, stride, pad, 1);
+        let mut y = tensor::conv(&x.t, f, stride, pad, dil);
         if relu {
             tensor::relu(&mut y);
         }
@@ -402,13 +458,17 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// `a ⊙ b` with `b` of `a`'s shape, or `c × 1 × 1` (broadcast over pixels).
+    /// `a ⊙ b` with `b` of `a`'s shape, `c × 1 × 1` (broadcast over pixels) or `1 × h × w`
+    /// (broadcast over channels).
     pub fn mul(&mut self, a: &Act, b: &Act, point: &str) -> Act {
         let n = a.t.plane();
         let mut t = a.t.clone();
+        let per_pixel = b.t.c == 1 && b.t.plane() == n && a.t.c > 1;
         for (i, v) in t.d.iter_mut().enumerate() {
             let bv = if b.t.d.len() == a.t.d.len() {
                 b.t.d[i]
+            } else if per_pixel {
+                b.t.d[i % n]
             } else {
                 b.t.d[i / n]
             };
@@ -434,6 +494,55 @@ impl<'a> Ctx<'a> {
         }
         self.observe(point, &t.d);
         self.record(Op::Sigmoid {
+            input: x.point.clone(),
+            output: point.into(),
+        });
+        Act {
+            t,
+            point: point.into(),
+        }
+    }
+
+    /// A linear layer over tokens (prefix `linear`, output point of the same name).
+    pub fn linear(&mut self, x: &Act, linear: &str) -> Result<Act, String> {
+        let t = tensor::linear(&x.t, self.params.folded(linear)?);
+        self.observe(linear, &t.d);
+        self.record(Op::Linear {
+            linear: linear.into(),
+            input: x.point.clone(),
+            output: linear.into(),
+        });
+        Ok(Act {
+            t,
+            point: linear.into(),
+        })
+    }
+
+    /// Layer norm `ln` (`ln.weight`, `ln.bias`, eps 1e-6) over tokens; output point `ln`.
+    pub fn layer_norm(&mut self, x: &Act, ln: &str) -> Result<Act, String> {
+        let g = self.params.get(&format!("{ln}.weight"))?;
+        let b = self.params.get(&format!("{ln}.bias"))?;
+        let t = tensor::layer_norm(&x.t, g, b, f64::from(hepaseg_core::ops::LN_EPS));
+        self.observe(ln, &t.d);
+        self.record(Op::LayerNorm {
+            ln: ln.into(),
+            input: x.point.clone(),
+            output: ln.into(),
+        });
+        Ok(Act {
+            t,
+            point: ln.into(),
+        })
+    }
+
+    /// Exact GELU at a calibrated output point.
+    pub fn gelu(&mut self, x: &Act, point: &str) -> Act {
+        let mut t = x.t.clone();
+        for v in &mut t.d {
+            *v = tensor::gelu(f64::from(*v)) as f32;
+        }
+        self.observe(point, &t.d);
+        self.record(Op::Gelu {
             input: x.point.clone(),
             output: point.into(),
         });

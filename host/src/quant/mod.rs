@@ -29,6 +29,7 @@
 //! score point.
 
 pub mod agcaf;
+pub mod cafct;
 pub mod calib;
 pub mod emit;
 pub mod export;
@@ -37,6 +38,7 @@ pub mod report;
 pub mod tensor;
 
 pub use agcaf::AgcafConfig;
+pub use cafct::CafctConfig;
 pub use calib::RangeMode;
 pub use export::{export_int8, Int8Export, ParamSource};
 pub use report::{compare, Comparison, EvalSlice};
@@ -69,31 +71,66 @@ impl Quantized {
     }
 }
 
-/// Calibrates and quantizes AGCAF-Net preset `N` (figures `cfg`) with parameters `values`
-/// (table order) on the calibration slices `calib`.
-pub fn quantize_agcaf<N: Network>(
-    cfg: &AgcafConfig,
+/// Which calibration forward a network uses, with its preset figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Calib {
+    /// AGCAF-Net.
+    Agcaf(AgcafConfig),
+    /// CAFCT-Net.
+    Cafct(CafctConfig),
+}
+
+impl Calib {
+    /// The figures of `(model, preset)`, if known.
+    pub fn of(model: crate::registry::Model, preset: &str) -> Option<Self> {
+        match model {
+            crate::registry::Model::AgcafNet => agcaf_config(preset).map(Calib::Agcaf),
+            crate::registry::Model::CafctNet => cafct_config(preset).map(Calib::Cafct),
+        }
+    }
+
+    /// Input side.
+    pub fn size(&self) -> usize {
+        match self {
+            Calib::Agcaf(c) => c.size,
+            Calib::Cafct(c) => c.size,
+        }
+    }
+
+    /// Runs the calibration forward on one slice.
+    pub fn forward(&self, ctx: &mut Ctx<'_>, input: &[f32]) -> Result<tensor::Fm, String> {
+        match self {
+            Calib::Agcaf(c) => agcaf::forward(ctx, c, input),
+            Calib::Cafct(c) => cafct::forward(ctx, c, input),
+        }
+    }
+}
+
+/// Calibrates and quantizes network `N` (calibration forward `calib`) with parameters
+/// `values` (table order) on the calibration slices `images`.
+pub fn quantize_network<N: Network>(
+    calib: &Calib,
     values: &[Vec<f32>],
-    calib: &[Vec<f32>],
+    images: &[Vec<f32>],
     mode: RangeMode,
 ) -> Result<Quantized, String> {
-    if calib.is_empty() {
+    if images.is_empty() {
         return Err("no calibration slices".into());
     }
     let params = NamedParams::new(N::PARAMS, values)?;
     let mut trace = Trace::default();
     let mut mm = calib::MinMax::default();
-    for (i, x) in calib.iter().enumerate() {
+    for (i, x) in images.iter().enumerate() {
         let mut ctx = Ctx::new(&params, &mut mm, (i == 0).then_some(&mut trace));
-        agcaf::forward(&mut ctx, cfg, x)?;
+        calib.forward(&mut ctx, x)?;
     }
     let ranges = match mode {
         RangeMode::MinMax => mm.ranges,
         RangeMode::Percentile(p) => {
             let mut h = calib::Histograms::new(&mm.ranges);
-            for x in calib {
+            for x in images {
                 let mut ctx = Ctx::new(&params, &mut h, None);
-                agcaf::forward(&mut ctx, cfg, x)?;
+                calib.forward(&mut ctx, x)?;
             }
             h.percentile_ranges(p)
         }
@@ -106,6 +143,47 @@ pub fn quantize_agcaf<N: Network>(
         trace,
         points,
         stats,
+    })
+}
+
+/// Calibrates and quantizes AGCAF-Net preset `N` (figures `cfg`) with parameters `values`
+/// (table order) on the calibration slices `calib`.
+pub fn quantize_agcaf<N: Network>(
+    cfg: &AgcafConfig,
+    values: &[Vec<f32>],
+    calib: &[Vec<f32>],
+    mode: RangeMode,
+) -> Result<Quantized, String> {
+    quantize_network::<N>(&Calib::Agcaf(*cfg), values, calib, mode)
+}
+
+/// The calibration-forward figures of a CAFCT-Net preset, by name.
+pub fn cafct_config(preset: &str) -> Option<CafctConfig> {
+    use hepaseg_core::nets::cafct;
+    macro_rules! cfg {
+        ($m:ident) => {
+            CafctConfig {
+                size: cafct::$m::SIZE,
+                depths: cafct::$m::DEPTHS,
+                heads: cafct::$m::HEADS,
+                sr: cafct::$m::SR,
+                aspp_rates: cafct::$m::ASPP_RATES,
+                transformer: cafct::$m::WITH_TRANSFORMER,
+                aff: cafct::$m::WITH_AFF,
+                aspp: cafct::$m::WITH_ASPP,
+                ag: cafct::$m::WITH_AG,
+            }
+        };
+    }
+    Some(match preset {
+        "paper" => cfg!(paper),
+        "edge" => cfg!(edge),
+        "tiny" => cfg!(tiny),
+        "tiny-no-transformer" => cfg!(tiny_no_transformer),
+        "tiny-no-aff" => cfg!(tiny_no_aff),
+        "tiny-no-aspp" => cfg!(tiny_no_aspp),
+        "tiny-no-ag" => cfg!(tiny_no_ag),
+        _ => return None,
     })
 }
 
@@ -149,4 +227,28 @@ macro_rules! with_agcaf_preset {
             _ => None,
         }
     }};
+}
+
+/// Calls `$f::<Net>($args…)` with the CAFCT-Net preset type named by `$preset` (a `&str`);
+/// `None` for an unknown preset.
+#[macro_export]
+macro_rules! with_cafct_preset {
+    ($preset:expr, $f:ident ( $($arg:expr),* $(,)? )) => {{
+        use $crate::core::nets::cafct;
+        match $preset {
+            "paper" => Some($f::<cafct::paper::Net>($($arg),*)),
+            "edge" => Some($f::<cafct::edge::Net>($($arg),*)),
+            "tiny" => Some($f::<cafct::tiny::Net>($($arg),*)),
+            "tiny-no-transformer" => Some($f::<cafct::tiny_no_transformer::Net>($($arg),*)),
+            "tiny-no-aff" => Some($f::<cafct::tiny_no_aff::Net>($($arg),*)),
+            "tiny-no-aspp" => Some($f::<cafct::tiny_no_aspp::Net>($($arg),*)),
+            "tiny-no-ag" => Some($f::<cafct::tiny_no_ag::Net>($($arg),*)),
+            _ => None,
+        }
+    }};
+}
+
+/// The real values of int8 logits (`scale · (q − zero_point)`), on the host.
+pub fn dequantize(q: &[i8], quant: hepaseg_core::int8::graph::OutputQuant) -> Vec<f32> {
+    q.iter().map(|&v| quant.dequantize(v)).collect()
 }

@@ -115,9 +115,12 @@ pub fn conv_out(input: usize, k: usize, s: usize, p: usize, d: usize) -> usize {
     (input + 2 * p - d * (k - 1) - 1) / s + 1
 }
 
-/// `y = conv(x; f)` with stride, padding (zeros) and dilation; groups 1.
+/// `y = conv(x; f)` with stride, padding (zeros) and dilation; the groups follow from the
+/// weight (`x.c / cig`: 1 for a plain convolution, `c` for a depthwise one).
 pub fn conv(x: &Fm, f: &Folded, stride: usize, pad: usize, dil: usize) -> Fm {
-    assert_eq!(x.c, f.cig, "conv input channels");
+    assert!(x.c.is_multiple_of(f.cig), "conv input channels");
+    let groups = x.c / f.cig;
+    let co_per_group = f.co / groups;
     let (ho, wo) = (
         conv_out(x.h, f.k, stride, pad, dil),
         conv_out(x.w, f.k, stride, pad, dil),
@@ -126,11 +129,13 @@ pub fn conv(x: &Fm, f: &Folded, stride: usize, pad: usize, dil: usize) -> Fm {
     let plane_in = x.plane();
     let kk = f.k * f.k;
     for co in 0..f.co {
+        let group = co / co_per_group;
         let out = &mut y.d[co * ho * wo..(co + 1) * ho * wo];
         out.fill(f.b[co]);
-        for ci in 0..f.cig {
+        for cl in 0..f.cig {
+            let ci = group * f.cig + cl;
             let inp = &x.d[ci * plane_in..(ci + 1) * plane_in];
-            let wk = &f.w[(co * f.cig + ci) * kk..(co * f.cig + ci + 1) * kk];
+            let wk = &f.w[(co * f.cig + cl) * kk..(co * f.cig + cl + 1) * kk];
             for kh in 0..f.k {
                 for kw in 0..f.k {
                     let wv = wk[kh * f.k + kw];
@@ -157,6 +162,70 @@ pub fn conv(x: &Fm, f: &Folded, stride: usize, pad: usize, dil: usize) -> Fm {
         }
     }
     y
+}
+
+/// Tokens are stored as an [`Fm`] with `c = N` tokens, `h = 1`, `w = D` features (row-major
+/// `[token][feature]`, the int8 engine's token layout).
+pub fn map_to_tokens(x: &Fm) -> Fm {
+    Fm {
+        c: x.plane(),
+        h: 1,
+        w: x.c,
+        d: x.tokens(),
+    }
+}
+
+/// The inverse of [`map_to_tokens`] for an `h × w` map.
+pub fn tokens_to_map(t: &Fm, h: usize, w: usize) -> Fm {
+    let (n, d) = (t.c, t.w);
+    assert_eq!(n, h * w, "token count");
+    let mut y = Fm::zeros(d, h, w);
+    for p in 0..n {
+        for c in 0..d {
+            y.d[c * n + p] = t.d[p * d + c];
+        }
+    }
+    y
+}
+
+/// A linear layer over tokens (`f`: a folded `[DO, DI, 1, 1]` weight).
+pub fn linear(t: &Fm, f: &Folded) -> Fm {
+    let (n, di) = (t.c, t.w);
+    assert_eq!(di, f.cig, "linear input features");
+    let mut y = Fm::zeros(n, 1, f.co);
+    for p in 0..n {
+        let x = &t.d[p * di..(p + 1) * di];
+        for o in 0..f.co {
+            let w = &f.w[o * di..(o + 1) * di];
+            y.d[p * f.co + o] = f.b[o] + x.iter().zip(w).map(|(a, b)| a * b).sum::<f32>();
+        }
+    }
+    y
+}
+
+/// Layer norm over each token's features (biased variance, `f64`).
+pub fn layer_norm(t: &Fm, gamma: &[f32], beta: &[f32], eps: f64) -> Fm {
+    let (n, d) = (t.c, t.w);
+    let mut y = t.clone();
+    for p in 0..n {
+        let x = &t.d[p * d..(p + 1) * d];
+        let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / d as f64;
+        let var = x
+            .iter()
+            .map(|&v| (f64::from(v) - mean).powi(2))
+            .sum::<f64>()
+            / d as f64;
+        let inv = 1.0 / (var + eps).sqrt();
+        for (i, o) in y.d[p * d..(p + 1) * d].iter_mut().enumerate() {
+            *o = ((f64::from(x[i]) - mean) * inv * f64::from(gamma[i]) + f64::from(beta[i])) as f32;
+        }
+    }
+    y
+}
+
+/// Exact GELU, `½x(1 + erf(x/√2))` (`libm`).
+pub fn gelu(v: f64) -> f64 {
+    0.5 * v * (1.0 + libm::erf(v * std::f64::consts::FRAC_1_SQRT_2))
 }
 
 /// ReLU in place.
@@ -222,11 +291,20 @@ pub fn global_avg_pool(x: &Fm) -> Fm {
 
 /// Bilinear resampling with `align_corners = True` (AGCAF-Net's upsampling).
 pub fn resize_align_corners(x: &Fm, ho: usize, wo: usize) -> Fm {
+    resize(x, ho, wo, true)
+}
+
+/// Bilinear resampling in either of PyTorch's `align_corners` conventions.
+pub fn resize(x: &Fm, ho: usize, wo: usize, align_corners: bool) -> Fm {
     let src = |dst: usize, input: usize, out: usize| -> (usize, usize, f64) {
-        let s = if out > 1 {
-            dst as f64 * (input - 1) as f64 / (out - 1) as f64
+        let s = if align_corners {
+            if out > 1 {
+                dst as f64 * (input - 1) as f64 / (out - 1) as f64
+            } else {
+                0.0
+            }
         } else {
-            0.0
+            ((dst as f64 + 0.5) * input as f64 / out as f64 - 0.5).max(0.0)
         };
         let i0 = (s as usize).min(input - 1);
         let i1 = if i0 + 1 < input { i0 + 1 } else { i0 };

@@ -1,0 +1,200 @@
+//! Helpers shared by the `cli_quant*` tests: phantom and synthetic slices, aligned blobs.
+#![allow(dead_code)]
+
+use hepaseg::data::phantom;
+use hepaseg::data::Window;
+use hepaseg::quant::report::AlignedBytes;
+use hepaseg::quant::EvalSlice;
+use hepaseg_core::blob::{
+    encode, encoded_len, Blob, BlobSpec, Dtype, Quant, QuantDesc, SignaturePolicy, TensorDesc,
+};
+use hepaseg_core::nets::Architecture;
+
+/// Liver slices of phantom volumes `seeds` at 64 × 64, windowed to [0, 1], with tumour masks.
+pub fn phantom_slices(seeds: std::ops::Range<u64>, per_volume: usize) -> Vec<EvalSlice> {
+    let w = Window::default();
+    let mut out = Vec::new();
+    for seed in seeds {
+        let p = phantom::generate(64, 24, seed).expect("phantom");
+        let liver: Vec<usize> = (0..p.ct.depth())
+            .filter(|&z| p.labels.slice(z).iter().any(|&l| l != 0))
+            .collect();
+        let k = per_volume.min(liver.len());
+        for i in 0..k {
+            let z = liver[i * liver.len() / k];
+            out.push(EvalSlice {
+                image: p.ct.slice(z).iter().map(|&hu| w.apply(hu)).collect(),
+                mask: Some(
+                    p.labels
+                        .slice(z)
+                        .iter()
+                        .map(|&l| if l == 2 { 1.0 } else { 0.0 })
+                        .collect(),
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// A CT-like 64 × 64 slice in [0, 1] from arithmetic alone (body, liver, lesions, noise), so
+/// the golden test's data is the same on every platform.
+pub fn synthetic_ct(seed: u64) -> Vec<f32> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut unit = move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40) as f32 / (1u64 << 24) as f32
+    };
+    let (lx, ly) = (24.0 + 8.0 * unit(), 30.0 + 6.0 * unit());
+    let lesions: Vec<(f32, f32, f32)> = (0..3)
+        .map(|_| {
+            (
+                lx + 12.0 * unit() - 6.0,
+                ly + 10.0 * unit() - 5.0,
+                2.0 + 4.0 * unit(),
+            )
+        })
+        .collect();
+    let mut out = Vec::with_capacity(64 * 64);
+    for y in 0..64 {
+        for x in 0..64 {
+            let (xf, yf) = (x as f32, y as f32);
+            let body = ((xf - 32.0) / 29.0).powi(2) + ((yf - 32.0) / 24.0).powi(2) <= 1.0;
+            let liver = ((xf - lx) / 14.0).powi(2) + ((yf - ly) / 11.0).powi(2) <= 1.0;
+            let mut v = if body { 0.52 } else { 0.0 };
+            if liver {
+                v = 0.64;
+                if lesions
+                    .iter()
+                    .any(|&(cx, cy, r)| (xf - cx).powi(2) + (yf - cy).powi(2) <= r * r)
+                {
+                    v = 0.45;
+                }
+            }
+            out.push((v + 0.04 * (unit() - 0.5)).clamp(0.0, 1.0));
+        }
+    }
+    out
+}
+
+/// FNV-1a 64.
+pub fn fnv(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Synthetic slices `seeds` without masks.
+pub fn synthetic_slices(seeds: std::ops::Range<u64>) -> Vec<EvalSlice> {
+    seeds
+        .map(|s| EvalSlice {
+            image: synthetic_ct(s),
+            mask: None,
+        })
+        .collect()
+}
+
+/// An owned copy of a blob's tensors that can be edited and re-encoded.
+#[derive(Debug, Clone)]
+pub struct Tensor {
+    pub name: String,
+    pub dtype: Dtype,
+    pub shape: Vec<usize>,
+    pub data: Vec<u8>,
+    pub quant: Q,
+}
+
+#[derive(Debug, Clone)]
+pub enum Q {
+    None,
+    PerTensor(f32, i32),
+    PerChannel(u8, String, Option<String>, Option<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Editable {
+    pub architecture: Architecture,
+    pub preset: String,
+    pub fingerprint: u64,
+    pub tensors: Vec<Tensor>,
+}
+
+impl Editable {
+    pub fn from(bytes: &[u8]) -> Self {
+        let aligned = AlignedBytes::new(bytes);
+        let b = Blob::parse(aligned.bytes(), SignaturePolicy::Optional).unwrap();
+        let name = |i: u32| b.tensor(i as usize).unwrap().name.to_owned();
+        let tensors = b
+            .tensors()
+            .map(|t| Tensor {
+                name: t.name.to_owned(),
+                dtype: t.dtype,
+                shape: t.shape().iter().map(|&d| d as usize).collect(),
+                data: b.payload_of(&t).unwrap().to_vec(),
+                quant: match t.quant {
+                    Quant::None => Q::None,
+                    Quant::PerTensor { scale, zero_point } => Q::PerTensor(scale, zero_point),
+                    Quant::PerChannel {
+                        axis,
+                        scales,
+                        multiplier,
+                        shift,
+                    } => Q::PerChannel(axis, name(scales), multiplier.map(name), shift.map(name)),
+                },
+            })
+            .collect();
+        let h = b.header();
+        Self {
+            architecture: h.architecture,
+            preset: h.preset.as_str().to_owned(),
+            fingerprint: h.fingerprint,
+            tensors,
+        }
+    }
+
+    pub fn get(&mut self, name: &str) -> &mut Tensor {
+        self.tensors.iter_mut().find(|t| t.name == name).unwrap()
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.tensors.retain(|t| t.name != name);
+    }
+
+    pub fn encode(&self) -> AlignedBytes {
+        let descs: Vec<TensorDesc<'_>> = self
+            .tensors
+            .iter()
+            .map(|t| TensorDesc {
+                name: &t.name,
+                dtype: t.dtype,
+                shape: &t.shape,
+                data: &t.data,
+                quant: match &t.quant {
+                    Q::None => QuantDesc::None,
+                    Q::PerTensor(scale, zero_point) => QuantDesc::PerTensor {
+                        scale: *scale,
+                        zero_point: *zero_point,
+                    },
+                    Q::PerChannel(axis, s, m, sh) => QuantDesc::PerChannel {
+                        axis: *axis,
+                        scales: s,
+                        multiplier: m.as_deref(),
+                        shift: sh.as_deref(),
+                    },
+                },
+            })
+            .collect();
+        let spec = BlobSpec {
+            architecture: self.architecture,
+            preset: &self.preset,
+            fingerprint: self.fingerprint,
+            scheme: hepaseg_core::blob::QuantScheme::Int8PerChannel,
+            signed: false,
+        };
+        let mut out = AlignedBytes::zeroed(encoded_len(&spec, &descs).unwrap());
+        encode(&spec, &descs, out.bytes_mut()).unwrap();
+        out
+    }
+}
