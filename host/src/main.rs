@@ -171,7 +171,7 @@ fn main() -> ExitCode {
                 export_int8(
                     model,
                     &preset,
-                    random_init.then_some(seed),
+                    (random_init.then_some(seed), checkpoint.as_deref()),
                     calib.as_deref(),
                     &out,
                     sign.as_deref(),
@@ -209,13 +209,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// `export --quantize int8`: the parameters (only `--random-init` until checkpoints exist),
-/// the calibration folder and the options, handed to `hepaseg::quant::export_int8`.
+/// `export --quantize int8`: the parameters (`--random-init` or `--checkpoint`), the
+/// calibration folder and the options, handed to `hepaseg::quant::export_int8`.
 #[allow(clippy::too_many_arguments)]
 fn export_int8(
     model: Model,
     preset: &str,
-    random_init: Option<u64>,
+    (random_init, checkpoint): (Option<u64>, Option<&std::path::Path>),
     calib: Option<&std::path::Path>,
     out: &std::path::Path,
     sign: Option<&std::path::Path>,
@@ -224,9 +224,13 @@ fn export_int8(
     target: &str,
 ) -> Result<String, String> {
     use hepaseg::quant::{Int8Export, ParamSource, RangeMode};
-    let seed = random_init.ok_or(
-        "--quantize int8 needs --random-init for now (a trained checkpoint comes with `train`)",
-    )?;
+    let params = match (random_init, checkpoint) {
+        (_, Some(path)) => ParamSource::Checkpoint(path.to_path_buf()),
+        (Some(seed), None) => ParamSource::RandomInit { seed },
+        (None, None) => {
+            return Err("--quantize int8 needs --checkpoint CKPT or --random-init".to_owned())
+        }
+    };
     let calib = calib.ok_or("--quantize int8 needs --calib DIR (e.g. from `hepaseg synth`)")?;
     let mode = match percentile {
         None => RangeMode::MinMax,
@@ -236,7 +240,7 @@ fn export_int8(
     hepaseg::quant::export_int8(&Int8Export {
         model,
         preset,
-        params: ParamSource::RandomInit { seed },
+        params,
         calib,
         out,
         sign,

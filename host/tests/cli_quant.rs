@@ -137,6 +137,113 @@ fn export_quantize_int8_writes_a_blob_the_int8_engine_runs() {
     ok(&["inspect", signed.to_str().unwrap(), "--pubkey", &pubkey]);
 }
 
+/// `--checkpoint` with the seed-11 values gives exactly the blob `--random-init --seed 11`
+/// gives (same calibration data, deterministic exporter); the preset comes from the
+/// checkpoint.
+#[test]
+fn export_quantize_from_a_checkpoint() {
+    use hepaseg::train::checkpoint::Checkpoint;
+    use hepaseg_core::nets::{agcaf::tiny_cpm, Network};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("phantoms");
+    synth(&data);
+    let values = hepaseg::blob::seeded_params(tiny_cpm::Net::PARAMS, 11);
+    let mut ck = Checkpoint::default();
+    ck.meta.insert("model".into(), "agcaf-net".into());
+    ck.meta.insert("preset".into(), "tiny-cpm".into());
+    ck.meta.insert(
+        "fingerprint".into(),
+        format!("{:016x}", tiny_cpm::Net::FINGERPRINT),
+    );
+    for (p, v) in tiny_cpm::Net::PARAMS.iter().zip(&values) {
+        ck.params
+            .push((p.name.as_str().to_owned(), p.shape().to_vec(), v.clone()));
+    }
+    let ckpt = dir.path().join("last.safetensors");
+    ck.save(&ckpt).unwrap();
+    let (a, b) = (dir.path().join("a.hseg"), dir.path().join("b.hseg"));
+    let common = [
+        "export",
+        "--model",
+        "agcaf-net",
+        "--quantize",
+        "int8",
+        "--calib",
+        data.to_str().unwrap(),
+        "--calib-slices",
+        "4",
+        "--report-slices",
+        "2",
+    ];
+    let mut from_ckpt = common.to_vec();
+    from_ckpt.extend([
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--out",
+        a.to_str().unwrap(),
+    ]);
+    let report = ok(&from_ckpt);
+    assert!(report.contains("int8 agcaf-net tiny-cpm"), "{report}");
+    let mut seeded = common.to_vec();
+    seeded.extend([
+        "--random-init",
+        "--seed",
+        "11",
+        "--preset",
+        "tiny-cpm",
+        "--out",
+        b.to_str().unwrap(),
+    ]);
+    ok(&seeded);
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    // A checkpoint of the other architecture is refused.
+    let mut wrong = common.to_vec();
+    wrong[2] = "cafct-net";
+    wrong.extend([
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--out",
+        a.to_str().unwrap(),
+    ]);
+    let e = fails(&wrong);
+    assert!(e.contains("not cafct-net"), "{e}");
+}
+
+#[test]
+fn export_quantize_int8_cafct_net() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("phantoms");
+    synth(&data);
+    let out = dir.path().join("cafct.hseg");
+    let report = ok(&[
+        "export",
+        "--random-init",
+        "--model",
+        "cafct-net",
+        "--preset",
+        "tiny",
+        "--quantize",
+        "int8",
+        "--calib",
+        data.to_str().unwrap(),
+        "--calib-slices",
+        "4",
+        "--report-slices",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(report.contains("int8 cafct-net tiny"), "{report}");
+    assert!(report.contains("pixel agreement"), "{report}");
+    let bytes = AlignedBytes::new(&std::fs::read(&out).unwrap());
+    let blob = Blob::parse(bytes.bytes(), SignaturePolicy::Optional).unwrap();
+    use hepaseg_core::nets::cafct::CafctTiny;
+    let mut arena = AlignedBytes::zeroed(CafctTiny::ARENA_BYTES_INT8);
+    let (logits, _) =
+        CafctTiny::forward_int8_flat(&blob, &vec![0.4; 64 * 64], arena.bytes_mut()).unwrap();
+    assert_eq!(logits.len(), 64 * 64);
+}
+
 #[test]
 fn export_quantize_refusals_are_clear() {
     let dir = tempfile::tempdir().unwrap();

@@ -18,8 +18,43 @@ pub enum ParamSource {
         /// Seed.
         seed: u64,
     },
-    /// Explicit values, in the network's table order (e.g. from a trained checkpoint).
+    /// Explicit values, in the network's table order.
     Values(Vec<Vec<f32>>),
+    /// A training checkpoint (`hepaseg train`'s safetensors): its model must match, its
+    /// preset is used, its fingerprint must be this build's.
+    Checkpoint(std::path::PathBuf),
+}
+
+/// The preset and the parameter values (table order) of a training checkpoint for `model`.
+pub fn checkpoint_values(model: Model, path: &Path) -> Result<(String, Vec<Vec<f32>>), String> {
+    let ck = crate::train::checkpoint::Checkpoint::load(path)?;
+    if ck.get("model")? != model.name() {
+        return Err(format!(
+            "{} is a {} checkpoint, not {}",
+            path.display(),
+            ck.get("model")?,
+            model.name()
+        ));
+    }
+    let preset = ck.get("preset")?.to_owned();
+    let net = network(model, &preset)
+        .ok_or_else(|| format!("unknown preset `{preset}` in the checkpoint"))?;
+    if ck.get("fingerprint")? != format!("{:016x}", net.fingerprint) {
+        return Err("the checkpoint's fingerprint does not match this build's network".into());
+    }
+    let values = net
+        .params
+        .iter()
+        .map(|spec| {
+            let name = spec.name.as_str();
+            ck.params
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .map(|(_, _, v)| v.clone())
+                .ok_or_else(|| format!("checkpoint lacks `{name}`"))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((preset, values))
 }
 
 /// What `export --quantize int8` does.
@@ -173,21 +208,33 @@ fn run<N: Int8Network>(e: &Int8Export<'_>, values: Vec<Vec<f32>>) -> Result<Stri
 
 /// Runs `export --quantize int8`; returns the report.
 pub fn export_int8(e: &Int8Export<'_>) -> Result<String, String> {
-    let net = network(e.model, e.preset).ok_or_else(|| {
+    let (preset, values) = match &e.params {
+        ParamSource::Checkpoint(path) => {
+            let (preset, values) = checkpoint_values(e.model, path)?;
+            (preset, Some(values))
+        }
+        _ => (e.preset.to_owned(), None),
+    };
+    let net = network(e.model, &preset).ok_or_else(|| {
         format!(
-            "unknown preset `{}` for {}; known: {}",
-            e.preset,
+            "unknown preset `{preset}` for {}; known: {}",
             e.model.name(),
             crate::registry::presets(e.model).join(", ")
         )
     })?;
-    let values = match &e.params {
-        ParamSource::RandomInit { seed } => crate::blob::seeded_params(net.params, *seed),
-        ParamSource::Values(v) => v.clone(),
+    let values = match (&e.params, values) {
+        (_, Some(v)) => v,
+        (ParamSource::RandomInit { seed }, None) => crate::blob::seeded_params(net.params, *seed),
+        (ParamSource::Values(v), None) => v.clone(),
+        (ParamSource::Checkpoint(_), None) => unreachable!("loaded above"),
+    };
+    let e = Int8Export {
+        preset: &preset,
+        ..e.clone()
     };
     match e.model {
-        Model::AgcafNet => crate::with_agcaf_preset!(e.preset, run(e, values)),
-        Model::CafctNet => crate::with_cafct_preset!(e.preset, run(e, values)),
+        Model::AgcafNet => crate::with_agcaf_preset!(preset.as_str(), run(&e, values)),
+        Model::CafctNet => crate::with_cafct_preset!(preset.as_str(), run(&e, values)),
     }
-    .unwrap_or_else(|| Err(format!("no int8 engine for preset `{}`", e.preset)))
+    .unwrap_or_else(|| Err(format!("no int8 engine for preset `{preset}`")))
 }
