@@ -46,7 +46,10 @@ pub fn render(s: &Summary) -> String {
     );
     let _ = writeln!(
         out,
-        "arena (int8)    not yet available (int8 engine pending)"
+        "arena (int8)    {} bytes ({:.2} MiB, {:.2} × f32)",
+        group(s.arena_bytes_int8 as u64),
+        s.arena_bytes_int8 as f64 / (1024.0 * 1024.0),
+        s.arena_bytes_int8 as f64 / s.arena_bytes_f32 as f64
     );
     let _ = writeln!(out, "input           {}", shape(s.input));
     let _ = writeln!(out, "output          {}", shape(s.output));

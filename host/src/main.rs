@@ -21,7 +21,8 @@ enum Command {
         /// Preset: paper, edge, tiny, or a tiny ablation (see the error message for the list).
         #[arg(long, default_value = "paper")]
         preset: String,
-        /// Print JSON (keys: params, macs, arena_bytes_f32, input, output, fingerprint, blocks).
+        /// Print JSON (keys: params, macs, arena_bytes_f32, arena_bytes_int8, input, output,
+        /// fingerprint, blocks).
         #[arg(long)]
         json: bool,
     },

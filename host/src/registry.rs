@@ -3,7 +3,7 @@
 //! Core publishes each network as a concrete type; this module is the one place that maps
 //! the names a user types (`--model agcaf-net --preset edge`) onto those types.
 
-use hepaseg_core::nets::Network;
+use hepaseg_core::nets::int8::Int8Network;
 use serde::Serialize;
 
 /// The architectures, by command-line name.
@@ -54,6 +54,8 @@ pub struct Summary {
     pub macs: u64,
     /// Arena bytes of the f32 engine.
     pub arena_bytes_f32: usize,
+    /// Arena bytes of the int8 engine.
+    pub arena_bytes_int8: usize,
     /// Input shape `[C, H, W]`.
     pub input: [usize; 3],
     /// Output shape `[C, H, W]`.
@@ -65,7 +67,7 @@ pub struct Summary {
 }
 
 /// The summary of a network type.
-pub fn summarize<N: Network>() -> Summary {
+pub fn summarize<N: Int8Network>() -> Summary {
     let blocks = N::BLOCKS
         .iter()
         .map(|b| BlockSummary {
@@ -86,6 +88,7 @@ pub fn summarize<N: Network>() -> Summary {
         tensors: N::PARAMS.len(),
         macs: N::MACS,
         arena_bytes_f32: N::ARENA_BYTES,
+        arena_bytes_int8: N::ARENA_BYTES_INT8,
         input: N::INPUT,
         output: N::OUTPUT,
         fingerprint: format!("{:016x}", N::FINGERPRINT),

@@ -37,6 +37,7 @@ fn json_reports_the_spec_figures_for_all_six_pairs() {
             "params",
             "macs",
             "arena_bytes_f32",
+            "arena_bytes_int8",
             "input",
             "output",
             "fingerprint",
@@ -55,7 +56,16 @@ fn json_reports_the_spec_figures_for_all_six_pairs() {
         let size = if preset == "tiny" { 64 } else { 256 };
         assert_eq!(v["input"], serde_json::json!([1, size, size]));
         assert_eq!(v["output"], serde_json::json!([1, size, size]));
-        assert!(v["arena_bytes_f32"].as_u64().unwrap() > 0);
+        let (f32_arena, int8_arena) = (
+            v["arena_bytes_f32"].as_u64().unwrap(),
+            v["arena_bytes_int8"].as_u64().unwrap(),
+        );
+        assert!(f32_arena > 0 && int8_arena > 0);
+        // The int8 plan holds the same buffers at a quarter of the width (measured 0.25–0.31).
+        assert!(
+            int8_arena * 10 <= f32_arena * 4,
+            "{model}/{preset}: int8 arena {int8_arena} is not below 0.4 × f32 {f32_arena}"
+        );
         assert_eq!(v["fingerprint"].as_str().unwrap().len(), 16);
         let blocks = v["blocks"].as_array().unwrap();
         let block_params: u64 = blocks.iter().map(|b| b["params"].as_u64().unwrap()).sum();
