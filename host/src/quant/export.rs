@@ -203,6 +203,26 @@ fn run<N: Int8Network>(e: &Int8Export<'_>, values: Vec<Vec<f32>>) -> Result<Stri
         e.mode
     );
     let _ = write!(s, "{cmp}");
+    if let Some(first) = val.first() {
+        let mut errors = report::point_errors_on::<N>(&cfg, &bytes, &values, &first.image)?;
+        errors.sort_by(|a, b| {
+            (b.mean_abs / f64::from(b.scale)).total_cmp(&(a.mean_abs / f64::from(a.scale)))
+        });
+        let _ = write!(
+            s,
+            "\n  activation points with the largest mean error (first report slice, in LSB):"
+        );
+        for e in errors.iter().take(5) {
+            let _ = write!(
+                s,
+                "\n    {:44} mean {:.2}, max {:.1} (scale {:.5})",
+                e.point,
+                e.mean_abs / f64::from(e.scale),
+                e.max_lsb,
+                e.scale
+            );
+        }
+    }
     Ok(s)
 }
 

@@ -277,3 +277,25 @@ pub fn point_errors(
         })
         .collect()
 }
+
+/// The per-point errors of network `N`'s int8 engine (blob `blob`) against its calibration
+/// forward (`calib`, parameters `values`) on one slice, in execution order.
+pub fn point_errors_on<N: hepaseg_core::nets::Int8Network>(
+    calib: &super::Calib,
+    blob: &[u8],
+    values: &[Vec<f32>],
+    slice: &[f32],
+) -> Result<Vec<PointError>, String> {
+    let aligned = AlignedBytes::new(blob);
+    let b = Blob::parse(aligned.bytes(), SignaturePolicy::Optional).map_err(|e| e.to_string())?;
+    let mut arena = AlignedBytes::zeroed(N::ARENA_BYTES_INT8);
+    let mut probe = Recorder::<i8>::default();
+    N::forward_int8_probe(&b, slice, arena.bytes_mut(), &mut probe).map_err(|e| e.to_string())?;
+    let params = super::graph::NamedParams::new(N::PARAMS, values)?;
+    let mut seen = Recorder::<f32>::default();
+    let mut trace = super::graph::Trace::default();
+    let mut ctx = super::graph::Ctx::new(&params, &mut seen, Some(&mut trace));
+    calib.forward(&mut ctx, slice)?;
+    let order: Vec<String> = trace.ops.iter().map(|o| o.output().to_owned()).collect();
+    Ok(point_errors(&order, &probe, &seen))
+}
