@@ -449,6 +449,8 @@ fn blob_on_a_dataset_split() {
     let json = tmp.path().join("all.json");
     let table = ok(&[
         "eval",
+        "--engine",
+        "f32",
         "--blob",
         s(&blob),
         "--data",
@@ -479,6 +481,8 @@ fn blob_on_a_dataset_split() {
     let json = tmp.path().join("test.json");
     ok(&[
         "eval",
+        "--engine",
+        "f32",
         "--blob",
         s(&blob),
         "--data",
@@ -491,6 +495,8 @@ fn blob_on_a_dataset_split() {
     assert_eq!(v["slices"]["cases"].as_array().unwrap().len(), 4);
     let err = fails(&[
         "eval",
+        "--engine",
+        "f32",
         "--blob",
         s(&blob),
         "--data",

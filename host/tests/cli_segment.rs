@@ -3,16 +3,20 @@
 //! directory, a NIfTI volume and the real DICOM file; every mask equals the library pipeline
 //! (window → bilinear resize → core `forward_flat` → threshold → nearest resize back) computed
 //! here, the engine's logits equal `forward_flat` bit for bit, outputs keep the input's
-//! geometry, and failures exit 2 naming the file with nothing written.
+//! geometry, and failures exit 2 naming the file with nothing written. The int8 engine (the
+//! default; blobs from `export --quantize int8`) equals core's `forward_int8_flat`
+//! dequantized, for both networks and every tiny preset, and `--tta` equals the average of
+//! flipped forwards computed here by hand.
 
-use hepaseg::core::blob::{BlobParams, SignaturePolicy};
-use hepaseg::core::nets::{agcaf::AgcafTiny, Network};
+use hepaseg::core::blob::{Blob, BlobParams, SignaturePolicy};
+use hepaseg::core::nets::{agcaf::AgcafTiny, cafct::CafctTiny, Int8Network, Network};
 use hepaseg::data::nifti_read::{read_info, read_labels, read_volume};
 use hepaseg::data::png_io::read_image;
 use hepaseg::data::resample::resize_nearest;
 use hepaseg::data::Window;
+use hepaseg::registry::Model;
 use hepaseg::segment::predict::preprocess;
-use hepaseg::segment::{load_engine, postprocess, BlobFile, EngineKind};
+use hepaseg::segment::{load_engine, maybe_tta, postprocess, BlobFile, EngineKind};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -172,7 +176,10 @@ fn engine_logits_equal_forward_flat() {
         .zip(&want)
         .all(|(a, b)| a.to_bits() == b.to_bits()));
     let e = load_engine(&file, EngineKind::Int8, None).err().unwrap();
-    assert!(e.contains("int8 engine is not available yet"), "{e}");
+    assert!(
+        e.contains("an f32 blob") && e.contains("--engine f32"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -186,6 +193,8 @@ fn png_slice_and_directory() {
     let out = f.root.join("one");
     let report = ok(&[
         "segment",
+        "--engine",
+        "f32",
         "--blob",
         s(&f.blob),
         s(&png),
@@ -227,6 +236,8 @@ fn png_slice_and_directory() {
     let out = f.root.join("many");
     let report = ok(&[
         "segment",
+        "--engine",
+        "f32",
         "--blob",
         s(&f.blob),
         s(&dir),
@@ -259,6 +270,8 @@ fn nifti_volume_keeps_geometry() {
     let out = f.root.join("seg/mask.nii.gz");
     let report = ok(&[
         "segment",
+        "--engine",
+        "f32",
         "--blob",
         s(&f.blob),
         s(&input),
@@ -315,6 +328,8 @@ fn nifti_volume_keeps_geometry() {
     let out = f.root.join("cascade.nii");
     let report = ok(&[
         "segment",
+        "--engine",
+        "f32",
         "--blob",
         s(&f.blob),
         s(&input),
@@ -378,6 +393,8 @@ fn real_dicom_series() {
     let out = f.root.join("ct_mask.nii.gz");
     let report = ok(&[
         "segment",
+        "--engine",
+        "f32",
         "--blob",
         s(&f.blob),
         s(&dir),
@@ -410,6 +427,8 @@ fn real_dicom_series() {
     let out2 = f.root.join("single.nii");
     ok(&[
         "segment",
+        "--engine",
+        "f32",
         "--blob",
         s(&f.blob),
         CT_SMALL,
@@ -444,6 +463,8 @@ fn failures_name_the_file_and_write_nothing() {
     std::fs::write(&blocker, b"x").unwrap();
     let err = fails(&[
         "segment",
+        "--engine",
+        "f32",
         "--blob",
         blob,
         s(&png),
@@ -453,6 +474,8 @@ fn failures_name_the_file_and_write_nothing() {
     assert!(err.contains("blocker"), "{err}");
     let err = fails(&[
         "segment",
+        "--engine",
+        "f32",
         "--blob",
         blob,
         s(&nii),
@@ -468,21 +491,48 @@ fn failures_name_the_file_and_write_nothing() {
     std::fs::copy(&png, dir.join("a.png")).unwrap();
     std::fs::write(dir.join("b.png"), b"not a png").unwrap();
     let out = scratch.join("out");
-    let err = fails(&["segment", "--blob", blob, s(&dir), "--out", s(&out)]);
+    let err = fails(&[
+        "segment",
+        "--engine",
+        "f32",
+        "--blob",
+        blob,
+        s(&dir),
+        "--out",
+        s(&out),
+    ]);
     assert!(err.contains("b.png"), "{err}");
     assert!(!out.exists());
 
     // Inputs that are not images.
     let txt = scratch.join("notes.txt");
     std::fs::write(&txt, b"hello").unwrap();
-    let err = fails(&["segment", "--blob", blob, s(&txt), "--out", s(&out)]);
+    let err = fails(&[
+        "segment",
+        "--engine",
+        "f32",
+        "--blob",
+        blob,
+        s(&txt),
+        "--out",
+        s(&out),
+    ]);
     assert!(
         err.contains("notes.txt") && err.contains("unrecognised input"),
         "{err}"
     );
     let empty = scratch.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
-    let err = fails(&["segment", "--blob", blob, s(&empty), "--out", s(&out)]);
+    let err = fails(&[
+        "segment",
+        "--engine",
+        "f32",
+        "--blob",
+        blob,
+        s(&empty),
+        "--out",
+        s(&out),
+    ]);
     assert!(err.contains("empty directory"), "{err}");
     // DICOM without pixel data: CT_small cut right before its (7FE0,0010) element.
     let dcm = scratch.join("dcm");
@@ -491,6 +541,8 @@ fn failures_name_the_file_and_write_nothing() {
     std::fs::write(dcm.join("nopixels.dcm"), &bytes[..6288]).unwrap();
     let err = fails(&[
         "segment",
+        "--engine",
+        "f32",
         "--blob",
         blob,
         s(&dcm),
@@ -505,6 +557,8 @@ fn failures_name_the_file_and_write_nothing() {
     std::fs::write(dcm.join("nopixels.dcm"), &bytes[..20000]).unwrap();
     let err = fails(&[
         "segment",
+        "--engine",
+        "f32",
         "--blob",
         blob,
         s(&dcm),
@@ -513,9 +567,12 @@ fn failures_name_the_file_and_write_nothing() {
     ]);
     assert!(err.contains("nopixels.dcm"), "{err}");
 
-    // A volume needs a NIfTI output name; int8 is not there yet; a damaged blob.
+    // A volume needs a NIfTI output name; an f32 blob on the default (int8) engine; a damaged
+    // blob.
     let err = fails(&[
         "segment",
+        "--engine",
+        "f32",
         "--blob",
         blob,
         s(&nii),
@@ -523,26 +580,252 @@ fn failures_name_the_file_and_write_nothing() {
         s(&scratch.join("mask")),
     ]);
     assert!(err.contains(".nii.gz"), "{err}");
-    let err = fails(&[
-        "segment",
-        "--blob",
-        blob,
-        "--engine",
-        "int8",
-        s(&png),
-        "--out",
-        s(&out),
-    ]);
-    assert!(err.contains("int8 engine is not available yet"), "{err}");
+    let err = fails(&["segment", "--blob", blob, s(&png), "--out", s(&out)]);
+    assert!(
+        err.contains("tumour.hseg: an f32 blob")
+            && err.contains("int8 engine (the default) needs an int8 blob")
+            && err.contains("--engine f32"),
+        "{err}"
+    );
     let mut damaged = std::fs::read(&f.blob).unwrap();
     damaged[200] ^= 0x40;
     let bad = scratch.join("bad.hseg");
     std::fs::write(&bad, damaged).unwrap();
-    let err = fails(&["segment", "--blob", s(&bad), s(&png), "--out", s(&out)]);
+    let err = fails(&[
+        "segment",
+        "--engine",
+        "f32",
+        "--blob",
+        s(&bad),
+        s(&png),
+        "--out",
+        s(&out),
+    ]);
     assert!(
         err.contains("bad.hseg") && err.contains("invalid weight blob"),
         "{err}"
     );
     assert!(!out.exists());
     assert!(!scratch.join("x.nii").exists());
+}
+
+/// An int8 blob of `model` tiny (`preset`), seed-initialised and quantized on the fixture's
+/// phantom with `export --quantize int8`.
+fn int8_blob(f: &Fixture, model: &str, preset: &str, seed: &str) -> PathBuf {
+    let out = f.root.join(format!("{model}-{preset}-int8.hseg"));
+    ok(&[
+        "export",
+        "--random-init",
+        "--model",
+        model,
+        "--preset",
+        preset,
+        "--seed",
+        seed,
+        "--quantize",
+        "int8",
+        "--calib",
+        s(&f.data),
+        "--calib-slices",
+        "3",
+        "--report-slices",
+        "1",
+        "--out",
+        s(&out),
+    ]);
+    out
+}
+
+/// Core's int8 forward pass of `N` on `input`, dequantized.
+fn core_int8<N: Int8Network>(blob: &Path, input: &[f32]) -> Vec<f32> {
+    let file = BlobFile::read(blob).unwrap();
+    let b = Blob::for_network::<N>(file.bytes(), SignaturePolicy::Optional).unwrap();
+    let mut arena = vec![0u64; N::ARENA_BYTES_INT8.div_ceil(8)];
+    let bytes = &mut bytemuck::cast_slice_mut::<u64, u8>(&mut arena)[..N::ARENA_BYTES_INT8];
+    let (q, quant) = N::forward_int8_flat(&b, input, bytes).unwrap();
+    q.iter().map(|&v| quant.dequantize(v)).collect()
+}
+
+/// `v` (n × n) mirrored left–right and/or top–bottom.
+fn mirrored(v: &[f32], n: usize, lr: bool, tb: bool) -> Vec<f32> {
+    (0..n * n)
+        .map(|i| {
+            let (y, x) = (i / n, i % n);
+            let y = if tb { n - 1 - y } else { y };
+            let x = if lr { n - 1 - x } else { x };
+            v[y * n + x]
+        })
+        .collect()
+}
+
+/// The flip average by hand: forward of each flipped input, flipped back, summed in the
+/// order identity, left–right, top–bottom, both, then × 0.25.
+fn tta_by_hand(forward: impl Fn(&[f32]) -> Vec<f32>, input: &[f32], n: usize) -> Vec<f32> {
+    let mut sum: Vec<f32> = Vec::new();
+    for (lr, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+        let back = mirrored(&forward(&mirrored(input, n, lr, tb)), n, lr, tb);
+        if sum.is_empty() {
+            sum = back;
+        } else {
+            sum.iter_mut().zip(&back).for_each(|(s, b)| *s += b);
+        }
+    }
+    sum.iter().map(|v| v * 0.25).collect()
+}
+
+fn same_bits(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
+#[test]
+fn int8_engine_and_tta_equal_core_on_both_networks() {
+    let f = fixture();
+    let (w, h, image) = read_image(&f.data.join("volume-0_3.png")).unwrap();
+    let input = preprocess(&image, w, h, [64, 64]);
+    let agcaf8 = int8_blob(&f, "agcaf-net", "tiny", "1");
+    let cafct8 = int8_blob(&f, "cafct-net", "tiny", "2");
+    type Core = fn(&Path, &[f32]) -> Vec<f32>;
+    let cases: [(&Path, EngineKind, &str, Core); 4] = [
+        (
+            &agcaf8,
+            EngineKind::Int8,
+            "agcaf-net tiny (int8 engine)",
+            core_int8::<AgcafTiny>,
+        ),
+        (
+            &cafct8,
+            EngineKind::Int8,
+            "cafct-net tiny (int8 engine)",
+            core_int8::<CafctTiny>,
+        ),
+        (
+            &f.blob,
+            EngineKind::F32,
+            "agcaf-net tiny (f32 engine)",
+            core_logits,
+        ),
+        (
+            &f.liver_blob,
+            EngineKind::F32,
+            "cafct-net tiny (f32 engine)",
+            |b, x| {
+                let file = BlobFile::read(b).unwrap();
+                let p =
+                    BlobParams::from_bytes::<CafctTiny>(file.bytes(), SignaturePolicy::Optional)
+                        .unwrap();
+                let mut arena = vec![0u64; CafctTiny::ARENA_BYTES.div_ceil(8)];
+                let bytes =
+                    &mut bytemuck::cast_slice_mut::<u64, u8>(&mut arena)[..CafctTiny::ARENA_BYTES];
+                CafctTiny::forward_flat(&p, x, bytes).unwrap().to_vec()
+            },
+        ),
+    ];
+    for (blob, kind, name, core) in cases {
+        let file = BlobFile::read(blob).unwrap();
+        let mut net = load_engine(&file, kind, None).unwrap();
+        assert_eq!(net.describe(), name);
+        let want = core(blob, &input);
+        assert_eq!(want.len(), 64 * 64);
+        let distinct: std::collections::BTreeSet<u32> = want.iter().map(|v| v.to_bits()).collect();
+        assert!(distinct.len() > 10, "{name}: logits nearly constant");
+        let mut logits = Vec::new();
+        for _ in 0..2 {
+            // The same arena serves the next slice: same input, same bits.
+            net.infer(&input, &mut logits).unwrap();
+            assert!(same_bits(&logits, &want), "{name}");
+        }
+        // Flip TTA: the hand-made average, deterministic, and not the plain forward.
+        let mut tta = maybe_tta(net, true);
+        assert_eq!(tta.describe(), format!("{name} with flip TTA (×4)"));
+        let want_tta = tta_by_hand(|x| core(blob, x), &input, 64);
+        for _ in 0..2 {
+            tta.infer(&input, &mut logits).unwrap();
+            assert!(same_bits(&logits, &want_tta), "{name} TTA");
+        }
+        assert!(!same_bits(&want_tta, &want), "{name}: TTA changed nothing");
+    }
+    // The blob's scheme must match the engine.
+    let file = BlobFile::read(&agcaf8).unwrap();
+    let e = load_engine(&file, EngineKind::F32, None).err().unwrap();
+    assert!(
+        e.contains("an int8 blob") && e.contains("--engine int8"),
+        "{e}"
+    );
+
+    // Through the binary: the default engine is int8; --tta thresholds the flip average.
+    let thr = {
+        let mut l = core_int8::<AgcafTiny>(&agcaf8, &input);
+        l.sort_by(f32::total_cmp);
+        l[l.len() / 2]
+    };
+    let png = f.data.join("volume-0_3.png");
+    for tta in [false, true] {
+        let out = f.root.join(format!("int8-tta-{tta}"));
+        let mut args = vec!["segment", "--blob", s(&agcaf8), s(&png), "--out", s(&out)];
+        let thr_arg = format!("--threshold={thr}");
+        args.push(&thr_arg);
+        if tta {
+            args.push("--tta");
+        }
+        let report = ok(&args);
+        let desc = if tta {
+            "agcaf-net tiny (int8 engine) with flip TTA (×4)"
+        } else {
+            "agcaf-net tiny (int8 engine)"
+        };
+        assert!(report.contains(desc), "{report}");
+        let logits = if tta {
+            tta_by_hand(|x| core_int8::<AgcafTiny>(&agcaf8, x), &input, 64)
+        } else {
+            core_int8::<AgcafTiny>(&agcaf8, &input)
+        };
+        let small: Vec<bool> = logits.iter().map(|&v| v > thr).collect();
+        let want = resize_nearest(&small, 64, 64, w, h);
+        let n = want.iter().filter(|&&v| v).count();
+        assert!(n > 0 && n < w * h, "threshold should split the slice: {n}");
+        assert_eq!(mask_png(&out.join("volume-0_3.png")), want, "tta {tta}");
+    }
+    let err = fails(&[
+        "segment",
+        "--engine",
+        "f32",
+        "--blob",
+        s(&agcaf8),
+        s(&png),
+        "--out",
+        s(&f.root.join("never")),
+    ]);
+    assert!(err.contains("an int8 blob"), "{err}");
+    assert!(!f.root.join("never").exists());
+}
+
+/// Every tiny preset (the ablations too) of both networks runs on the int8 engine through
+/// the registry's dispatch: right network, one 64×64 logit map, finite and not constant.
+#[test]
+fn int8_engine_runs_every_tiny_preset() {
+    let f = fixture();
+    let (w, h, image) = read_image(&f.data.join("volume-0_3.png")).unwrap();
+    let input = preprocess(&image, w, h, [64, 64]);
+    for model in [Model::AgcafNet, Model::CafctNet] {
+        for preset in hepaseg::registry::presets(model) {
+            if !preset.starts_with("tiny") {
+                continue;
+            }
+            let blob = int8_blob(&f, model.name(), preset, "4");
+            let file = BlobFile::read(&blob).unwrap();
+            let mut net = load_engine(&file, EngineKind::Int8, None).unwrap();
+            assert_eq!(
+                net.describe(),
+                format!("{} {preset} (int8 engine)", model.name())
+            );
+            assert_eq!(net.output_shape(), [1, 64, 64]);
+            let mut logits = Vec::new();
+            net.infer(&input, &mut logits).unwrap();
+            assert_eq!(logits.len(), 64 * 64);
+            assert!(logits.iter().all(|v| v.is_finite()));
+            let lo = logits.iter().copied().fold(f32::INFINITY, f32::min);
+            let hi = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            assert!(hi > lo, "{} {preset}: constant logits", model.name());
+        }
+    }
 }

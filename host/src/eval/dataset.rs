@@ -1,4 +1,5 @@
-//! `eval --blob B --data D --split S`: the core engine on every slice of a patient-level split.
+//! `eval --blob B | --checkpoint CKPT --data D --split S`: a network (core engine on a blob,
+//! or the host's f32 forward pass on a checkpoint) on every slice of a patient-level split.
 //!
 //! Slices are prepared exactly as for training ([`Dataset::load`]: windowed, resampled to the
 //! network's input size), so the scores are those of the network's own resolution; the
@@ -9,8 +10,9 @@ use super::pick::{ImageRef, Picker};
 use super::{score_slice, CaseRow, EvalArgs, Evaluation, Level, SplitChoice};
 use crate::data::{DataConfig, Dataset, SplitConfig, Target};
 use crate::metrics::{Accumulator, EvalOptions, Mask, Rank};
+use crate::segment::host_engine::CheckpointNet;
 use crate::segment::predict::Runner;
-use crate::segment::{load_engine, BlobFile};
+use crate::segment::{load_engine, maybe_tta, BlobFile, SliceNet};
 use std::path::Path;
 
 /// The slices of one patient collected for the 3D row.
@@ -44,20 +46,23 @@ fn flush(
     Ok(())
 }
 
-/// Runs the blob on the split and scores it.
-pub(super) fn run(
-    a: &EvalArgs,
-    blob_path: &Path,
-    data: &Path,
-    picker: &mut Picker,
-) -> Result<Evaluation, String> {
-    let blob = BlobFile::read(blob_path)?;
-    let mut net = load_engine(&blob, a.engine, None)?;
+/// Runs the blob or checkpoint on the split and scores it.
+pub(super) fn run(a: &EvalArgs, data: &Path, picker: &mut Picker) -> Result<Evaluation, String> {
+    let blob;
+    let (net, source): (Box<dyn SliceNet + '_>, &Path) = match (&a.blob, &a.checkpoint) {
+        (Some(path), None) => {
+            blob = BlobFile::read(path)?;
+            (load_engine(&blob, a.engine, None)?, path)
+        }
+        (None, Some(path)) => (Box::new(CheckpointNet::load(path)?), path),
+        _ => return Err("--data needs a network: --blob B or --checkpoint CKPT".into()),
+    };
+    let mut net = maybe_tta(net, a.tta);
     let [h, w] = net.input_hw();
     if h != w {
         return Err(format!(
             "{}: network input {w}×{h} is not square; datasets are prepared square",
-            blob_path.display()
+            source.display()
         ));
     }
     let target: Target = a.target.into();

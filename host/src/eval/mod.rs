@@ -4,9 +4,11 @@
 //! * `--pred-dir P --gt-dir G`: masks paired by file name ([`pairs`]). PNG masks are 2D cases
 //!   (one row per slice); NIfTI label volumes are 3D cases (one row per volume, with the
 //!   header's spacing) and are also scored slice by slice (one row per slice).
-//! * `--blob B --data D --split test|val|all`: the core engine runs the blob's network on every
-//!   slice of the split at the network's input size ([`dataset`]); rows per slice and per
-//!   patient volume, distances in voxels (the slices are resampled).
+//! * `--blob B --data D --split test|val|all`: the core engine (int8 or f32) runs the blob's
+//!   network on every slice of the split at the network's input size ([`dataset`]); rows per
+//!   slice and per patient volume, distances in voxels (the slices are resampled).
+//!   `--checkpoint CKPT` instead runs a training checkpoint with the host's f32 forward pass;
+//!   `--tta` averages the logits over flips.
 //!
 //! Metric definitions and empty-mask conventions are the metrics module's
 //! ([`crate::metrics`]); aggregation is per-case mean and global (pooled).
@@ -121,8 +123,12 @@ pub struct EvalArgs {
     /// Evaluate this weight blob on a dataset split instead (core engine).
     #[arg(long, conflicts_with_all = ["pred_dir", "gt_dir"], requires = "data")]
     pub blob: Option<PathBuf>,
-    /// Dataset directory for --blob (lits-png, LiTS NIfTI or MSD layout).
-    #[arg(long, requires = "blob")]
+    /// Evaluate this training checkpoint (`hepaseg train`'s *.safetensors) on a dataset split
+    /// instead (host f32 forward pass; network and preset from the checkpoint).
+    #[arg(long, conflicts_with_all = ["pred_dir", "gt_dir", "blob"], requires = "data")]
+    pub checkpoint: Option<PathBuf>,
+    /// Dataset directory for --blob or --checkpoint (lits-png, LiTS NIfTI or MSD layout).
+    #[arg(long, conflicts_with_all = ["pred_dir", "gt_dir"])]
     pub data: Option<PathBuf>,
     /// Which patients of --data: the patient-level test or validation split, or all.
     #[arg(long, value_enum, default_value_t = SplitChoice::Test)]
@@ -133,9 +139,13 @@ pub struct EvalArgs {
     /// What the blob's network segments (--blob).
     #[arg(long, value_enum, default_value_t = TargetChoice::Tumor)]
     pub target: TargetChoice,
-    /// Core engine for --blob (int8: not available yet).
-    #[arg(long, value_enum, default_value_t = EngineKind::F32)]
+    /// Core engine for --blob: int8 (an int8 blob, as on the device) or f32 (an f32 blob).
+    #[arg(long, value_enum, default_value_t = EngineKind::Int8)]
     pub engine: EngineKind,
+    /// Test-time augmentation for --blob/--checkpoint: average the logits of each slice and
+    /// its three flips (left–right, top–bottom, both).
+    #[arg(long)]
+    pub tta: bool,
     /// Logit threshold for --blob (0 = probability 0.5).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub threshold: f32,
@@ -424,25 +434,26 @@ fn stage_overlays(
 pub fn run(a: &EvalArgs) -> Result<String, String> {
     let n_pick = |n: usize| if a.overlays.is_some() { n } else { 0 };
     let mut picker = Picker::new(n_pick(a.worst), n_pick(a.best));
-    let evaluation =
-        match (&a.pred_dir, &a.gt_dir, &a.blob, &a.data) {
-            (Some(p), Some(g), None, _) => {
-                let (kind, pairs) = pair_dirs(p, g)?;
-                if a.images.as_deref().is_some_and(Path::is_file) && kind == MaskKind::Png {
-                    return Err("--images must be a directory of CT PNGs for PNG masks".into());
-                }
-                match kind {
-                    MaskKind::Png => eval_png(a, &pairs, &mut picker)?,
-                    MaskKind::Nifti => eval_nifti(a, &pairs, &mut picker)?,
-                }
+    let evaluation = match (&a.pred_dir, &a.gt_dir, &a.blob, &a.data) {
+        (Some(p), Some(g), None, _) => {
+            let (kind, pairs) = pair_dirs(p, g)?;
+            if a.images.as_deref().is_some_and(Path::is_file) && kind == MaskKind::Png {
+                return Err("--images must be a directory of CT PNGs for PNG masks".into());
             }
-            (None, None, Some(blob), Some(data)) => dataset::run(a, blob, data, &mut picker)?,
-            _ => return Err(
-                "give --pred-dir and --gt-dir (saved masks), or --blob and --data (a model on a \
-                 dataset split)"
+            match kind {
+                MaskKind::Png => eval_png(a, &pairs, &mut picker)?,
+                MaskKind::Nifti => eval_nifti(a, &pairs, &mut picker)?,
+            }
+        }
+        (None, None, _, Some(data)) => dataset::run(a, data, &mut picker)?,
+        _ => {
+            return Err(
+                "give --pred-dir and --gt-dir (saved masks), or --blob or --checkpoint with \
+                 --data (a model on a dataset split)"
                     .into(),
-            ),
-        };
+            )
+        }
+    };
     let mut staging = Staging::new();
     let mut wrote = Vec::new();
     if let Some(path) = &a.json {

@@ -3,8 +3,8 @@
 //! ```text
 //! input (PNG | PNG dir | NIfTI | DICOM series)
 //!   → planes in [0, 1] (volumes windowed, default [−200, 250] HU)
-//!   → per slice: resize to the network input, forward (one arena, reused), threshold,
-//!     nearest-resize back to the slice
+//!   → per slice: resize to the network input, forward (int8 or f32 core engine, one arena,
+//!     reused; optionally averaged over flips), threshold, nearest-resize back to the slice
 //!   → post-processing: [liver cascade: tumour ∩ largest liver component] [drop small parts]
 //!   → mask PNGs (0/255) or a NIfTI mask with the input's geometry, overlays, a report
 //! ```
@@ -16,12 +16,15 @@
 
 pub mod components;
 pub mod engine;
+pub mod host_engine;
 pub mod input;
 pub mod output;
 pub mod predict;
 mod report;
+pub mod tta;
 
 pub use engine::{load as load_engine, BlobFile, EngineKind, SliceNet};
+pub use tta::maybe_tta;
 
 use crate::data::nifti_write::write_labels;
 use crate::data::png_io::write_grey8;
@@ -40,9 +43,14 @@ pub struct SegmentArgs {
     /// Tumour model: a weight blob (e.g. from `hepaseg export`).
     #[arg(long)]
     pub blob: PathBuf,
-    /// Core engine (int8: not available yet).
-    #[arg(long, value_enum, default_value_t = EngineKind::F32)]
+    /// Core engine: int8 (integer-only, as on the device; an int8 blob from `export
+    /// --quantize int8`) or f32 (an f32 blob). The blob's scheme must match.
+    #[arg(long, value_enum, default_value_t = EngineKind::Int8)]
     pub engine: EngineKind,
+    /// Test-time augmentation: average the logits of the slice and its three flips
+    /// (left–right, top–bottom, both); 4× the time.
+    #[arg(long)]
+    pub tta: bool,
     /// A PNG slice, a directory of PNG slices, a NIfTI volume (.nii, .nii.gz), or a DICOM
     /// series directory (or one DICOM file).
     pub input: PathBuf,
@@ -290,10 +298,10 @@ pub fn run(a: &SegmentArgs) -> Result<String, String> {
     let tumour_blob = BlobFile::read(&a.blob)?;
     let liver_blob = a.liver_blob.as_deref().map(BlobFile::read).transpose()?;
     let mut nets = Nets {
-        tumour: load_engine(&tumour_blob, a.engine, key.as_ref())?,
+        tumour: maybe_tta(load_engine(&tumour_blob, a.engine, key.as_ref())?, a.tta),
         liver: liver_blob
             .as_ref()
-            .map(|b| load_engine(b, a.engine, key.as_ref()))
+            .map(|b| load_engine(b, a.engine, key.as_ref()).map(|n| maybe_tta(n, a.tta)))
             .transpose()?,
         tumour_runner: Runner::new(),
         liver_runner: Runner::new(),

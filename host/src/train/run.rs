@@ -506,7 +506,7 @@ impl Run {
 }
 
 /// Overwrites every tensor of `store` with the checkpoint's tensor of the same name.
-fn load_params(store: &mut ParamStore<f32, Cpu>, ck: &Checkpoint) -> Result<(), String> {
+pub(crate) fn load_params(store: &mut ParamStore<f32, Cpu>, ck: &Checkpoint) -> Result<(), String> {
     let ids: Vec<_> = store
         .iter()
         .map(|(id, p)| (id, p.name().to_string()))
