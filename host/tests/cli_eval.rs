@@ -1,6 +1,9 @@
 //! `hepaseg eval --pred-dir/--gt-dir` through the real binary, on hand-made masks whose
 //! metrics are derived below; JSON/CSV contents; overlays; and every bad input (missing
-//! counterpart, size mismatch, empty directory) an exit status 2 naming the file.
+//! counterpart, size mismatch, empty directory) an exit status 2 naming the file. A network
+//! on a dataset split: an f32 blob, an int8 blob (the default engine; its pooled counts equal
+//! core's int8 forward computed here), and a training checkpoint (`--checkpoint`, host f32:
+//! the same masks as its exported f32 blob), with and without `--tta`.
 
 use hepaseg::data::nifti_write::write_labels;
 use hepaseg::data::{Geometry, Volume};
@@ -503,4 +506,190 @@ fn blob_on_a_dataset_split() {
         s(&tmp.path().join("nothing")),
     ]);
     assert!(err.contains("nothing"), "{err}");
+}
+
+/// Core's int8 forward of AGCAF-Net tiny on every slice of `data` (liver target): the
+/// dequantized logits and the labels of each slice.
+fn core_int8_logits(blob: &Path, data: &Path) -> Vec<(Vec<f32>, Vec<u8>)> {
+    use hepaseg::core::blob::{Blob, SignaturePolicy};
+    use hepaseg::core::nets::{agcaf::AgcafTiny, Int8Network};
+    use hepaseg::data::{DataConfig, Dataset, Target};
+    let file = hepaseg::segment::BlobFile::read(blob).unwrap();
+    let b = Blob::for_network::<AgcafTiny>(file.bytes(), SignaturePolicy::Optional).unwrap();
+    let mut arena = vec![0u64; AgcafTiny::ARENA_BYTES_INT8.div_ceil(8)];
+    let ds = Dataset::open(data, DataConfig::new(64).with_target(Target::Liver)).unwrap();
+    (0..ds.len())
+        .map(|i| {
+            let sample = ds.load(i).unwrap();
+            let bytes =
+                &mut bytemuck::cast_slice_mut::<u64, u8>(&mut arena)[..AgcafTiny::ARENA_BYTES_INT8];
+            let (q, quant) = AgcafTiny::forward_int8_flat(&b, &sample.image, bytes).unwrap();
+            let logits = q.iter().map(|&v| quant.dequantize(v)).collect();
+            (logits, sample.labels)
+        })
+        .collect()
+}
+
+/// Pooled `(tp, fp, fn)` of `logit > threshold` against liver labels.
+fn counts(slices: &[(Vec<f32>, Vec<u8>)], threshold: f32) -> (u64, u64, u64) {
+    let (mut tp, mut fp, mut fn_) = (0, 0, 0);
+    for (logits, labels) in slices {
+        for (&v, &l) in logits.iter().zip(labels) {
+            match (v > threshold, l != 0) {
+                (true, true) => tp += 1,
+                (true, false) => fp += 1,
+                (false, true) => fn_ += 1,
+                (false, false) => {}
+            }
+        }
+    }
+    (tp, fp, fn_)
+}
+
+fn global_counts(json: &Path) -> (u64, u64, u64) {
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    let c = &v["slices"]["aggregate"]["global_confusion"];
+    let n = |k: &str| c[k].as_u64().unwrap();
+    (n("tp"), n("fp"), n("fn"))
+}
+
+#[test]
+fn int8_blob_and_checkpoint_on_a_split_with_tta() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |name: &str| tmp.path().join(name);
+    let data = p("phantom");
+    ok(&[
+        "synth",
+        "--out",
+        s(&data),
+        "--volumes",
+        "3",
+        "--size",
+        "64",
+        "--slices",
+        "4",
+        "--seed",
+        "5",
+    ]);
+    // One epoch (2 steps) of liver training, then both exports of the best checkpoint.
+    let run = p("run");
+    ok(&[
+        "train",
+        "--data",
+        s(&data),
+        "--model",
+        "agcaf-net",
+        "--preset",
+        "tiny",
+        "--out",
+        s(&run),
+        "--epochs",
+        "1",
+        "--batch",
+        "2",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "5e-3",
+        "--target",
+        "liver",
+        "--quiet",
+    ]);
+    let ckpt = run.join("best.safetensors");
+    let (b32, b8) = (p("f32.hseg"), p("int8.hseg"));
+    ok(&[
+        "export",
+        "--model",
+        "agcaf-net",
+        "--checkpoint",
+        s(&ckpt),
+        "--out",
+        s(&b32),
+    ]);
+    ok(&[
+        "export",
+        "--model",
+        "agcaf-net",
+        "--checkpoint",
+        s(&ckpt),
+        "--quantize",
+        "int8",
+        "--calib",
+        s(&data),
+        "--calib-slices",
+        "4",
+        "--report-slices",
+        "2",
+        "--target",
+        "liver",
+        "--out",
+        s(&b8),
+    ]);
+    // Two steps leave the network far from trained: threshold at the 70th percentile of the
+    // int8 logits so that the masks are neither empty nor full.
+    let core8 = core_int8_logits(&b8, &data);
+    let mut all: Vec<f32> = core8.iter().flat_map(|(l, _)| l.iter().copied()).collect();
+    all.sort_by(f32::total_cmp);
+    let thr = all[all.len() * 7 / 10];
+    let thr_arg = format!("--threshold={thr}");
+    let eval = |net: &[&str], tta: bool, json: &Path| -> String {
+        let mut args = vec!["eval", thr_arg.as_str()];
+        args.extend_from_slice(net);
+        args.extend_from_slice(&["--data", s(&data), "--split", "all", "--target", "liver"]);
+        args.extend_from_slice(&["--json", s(json)]);
+        if tta {
+            args.push("--tta");
+        }
+        ok(&args)
+    };
+    // int8 (the default engine): exactly core's int8 masks.
+    let j8 = p("int8.json");
+    let table = eval(&["--blob", s(&b8)], false, &j8);
+    assert!(table.contains("agcaf-net tiny (int8 engine)"), "{table}");
+    let c8 = global_counts(&j8);
+    assert_eq!(c8, counts(&core8, thr));
+    assert!(c8.0 > 0 && c8.1 > 0, "masks empty or perfect: {c8:?}");
+
+    // The checkpoint on the host equals its f32 blob on core (logits within ~1e-7 relative:
+    // at most a handful of pixels at the threshold may differ), with and without TTA.
+    for tta in [false, true] {
+        let (jc, jb) = (p(&format!("ck-{tta}.json")), p(&format!("b32-{tta}.json")));
+        let table = eval(&["--checkpoint", s(&ckpt)], tta, &jc);
+        assert!(
+            table.contains("agcaf-net tiny (host f32, checkpoint step 2)"),
+            "{table}"
+        );
+        assert_eq!(table.contains("with flip TTA (×4)"), tta, "{table}");
+        eval(&["--engine", "f32", "--blob", s(&b32)], tta, &jb);
+        let (c, b) = (global_counts(&jc), global_counts(&jb));
+        let diff = c.0.abs_diff(b.0) + c.1.abs_diff(b.1) + c.2.abs_diff(b.2);
+        assert!(diff <= 8, "checkpoint {c:?} vs f32 blob {b:?} (tta {tta})");
+        assert!(c.0 > 0 && c.1 > 0, "masks empty or perfect: {c:?}");
+    }
+
+    // Refusals name the file.
+    let err = fails(&[
+        "eval",
+        "--checkpoint",
+        s(&p("none.safetensors")),
+        "--data",
+        s(&data),
+    ]);
+    assert!(err.contains("none.safetensors"), "{err}");
+    std::fs::write(p("bad.safetensors"), b"not a checkpoint").unwrap();
+    let err = fails(&[
+        "eval",
+        "--checkpoint",
+        s(&p("bad.safetensors")),
+        "--data",
+        s(&data),
+    ]);
+    assert!(err.contains("bad.safetensors"), "{err}");
+    let err = fails(&["eval", "--data", s(&data)]);
+    assert!(
+        err.contains("--blob") && err.contains("--checkpoint"),
+        "{err}"
+    );
+    let err = fails(&["eval", "--blob", s(&b32), "--data", s(&data)]);
+    assert!(err.contains("f32.hseg: an f32 blob"), "{err}");
 }
