@@ -12,5 +12,6 @@ pub mod models;
 pub mod nn;
 pub mod quant;
 pub mod registry;
+pub mod report;
 pub mod segment;
 pub mod train;

@@ -131,6 +131,10 @@ enum Command {
     /// Score masks against ground truth (LiTS metrics): saved masks of any tool paired by
     /// file name (--pred-dir/--gt-dir), or a weight blob on a dataset split (--blob/--data).
     Eval(hepaseg::eval::EvalArgs),
+    /// Report on a training run: loss and validation curves (RUN_DIR/curves.png) and a
+    /// Markdown summary (RUN_DIR/report.md: configuration, best epoch, metrics, and f32 vs
+    /// int8 on the validation split with --blob).
+    Report(hepaseg::report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -200,6 +204,7 @@ fn main() -> ExitCode {
         Command::Segment(args) => hepaseg::segment::run(&args),
         Command::Eval(args) => hepaseg::eval::run(&args),
         Command::Train(args) => hepaseg::train::run::run(&args),
+        Command::Report(args) => hepaseg::report::run(&args),
     };
     match result {
         Ok(text) => emit(&text),

@@ -553,11 +553,20 @@ fn global_counts(json: &Path) -> (u64, u64, u64) {
     (n("tp"), n("fp"), n("fn"))
 }
 
-#[test]
-fn int8_blob_and_checkpoint_on_a_split_with_tta() {
+/// A phantom (3 patients × 4 slices), a run of `hepaseg train` (2 epochs × 2 steps, liver),
+/// and its best checkpoint exported as an f32 and an int8 blob.
+struct Trained {
+    tmp: tempfile::TempDir,
+    data: std::path::PathBuf,
+    run: std::path::PathBuf,
+    b32: std::path::PathBuf,
+    b8: std::path::PathBuf,
+}
+
+fn trained() -> Trained {
     let tmp = tempfile::tempdir().unwrap();
     let p = |name: &str| tmp.path().join(name);
-    let data = p("phantom");
+    let (data, run, b32, b8) = (p("phantom"), p("run"), p("f32.hseg"), p("int8.hseg"));
     ok(&[
         "synth",
         "--out",
@@ -571,8 +580,6 @@ fn int8_blob_and_checkpoint_on_a_split_with_tta() {
         "--seed",
         "5",
     ]);
-    // One epoch (2 steps) of liver training, then both exports of the best checkpoint.
-    let run = p("run");
     ok(&[
         "train",
         "--data",
@@ -584,7 +591,7 @@ fn int8_blob_and_checkpoint_on_a_split_with_tta() {
         "--out",
         s(&run),
         "--epochs",
-        "1",
+        "2",
         "--batch",
         "2",
         "--optimizer",
@@ -596,7 +603,6 @@ fn int8_blob_and_checkpoint_on_a_split_with_tta() {
         "--quiet",
     ]);
     let ckpt = run.join("best.safetensors");
-    let (b32, b8) = (p("f32.hseg"), p("int8.hseg"));
     ok(&[
         "export",
         "--model",
@@ -625,9 +631,24 @@ fn int8_blob_and_checkpoint_on_a_split_with_tta() {
         "--out",
         s(&b8),
     ]);
+    Trained {
+        tmp,
+        data,
+        run,
+        b32,
+        b8,
+    }
+}
+
+#[test]
+fn int8_blob_and_checkpoint_on_a_split_with_tta() {
+    let t = trained();
+    let p = |name: &str| t.tmp.path().join(name);
+    let (data, b32, b8) = (&t.data, &t.b32, &t.b8);
+    let ckpt = t.run.join("best.safetensors");
     // Two steps leave the network far from trained: threshold at the 70th percentile of the
     // int8 logits so that the masks are neither empty nor full.
-    let core8 = core_int8_logits(&b8, &data);
+    let core8 = core_int8_logits(b8, data);
     let mut all: Vec<f32> = core8.iter().flat_map(|(l, _)| l.iter().copied()).collect();
     all.sort_by(f32::total_cmp);
     let thr = all[all.len() * 7 / 10];
@@ -635,7 +656,7 @@ fn int8_blob_and_checkpoint_on_a_split_with_tta() {
     let eval = |net: &[&str], tta: bool, json: &Path| -> String {
         let mut args = vec!["eval", thr_arg.as_str()];
         args.extend_from_slice(net);
-        args.extend_from_slice(&["--data", s(&data), "--split", "all", "--target", "liver"]);
+        args.extend_from_slice(&["--data", s(data), "--split", "all", "--target", "liver"]);
         args.extend_from_slice(&["--json", s(json)]);
         if tta {
             args.push("--tta");
@@ -644,7 +665,7 @@ fn int8_blob_and_checkpoint_on_a_split_with_tta() {
     };
     // int8 (the default engine): exactly core's int8 masks.
     let j8 = p("int8.json");
-    let table = eval(&["--blob", s(&b8)], false, &j8);
+    let table = eval(&["--blob", s(b8)], false, &j8);
     assert!(table.contains("agcaf-net tiny (int8 engine)"), "{table}");
     let c8 = global_counts(&j8);
     assert_eq!(c8, counts(&core8, thr));
@@ -656,11 +677,11 @@ fn int8_blob_and_checkpoint_on_a_split_with_tta() {
         let (jc, jb) = (p(&format!("ck-{tta}.json")), p(&format!("b32-{tta}.json")));
         let table = eval(&["--checkpoint", s(&ckpt)], tta, &jc);
         assert!(
-            table.contains("agcaf-net tiny (host f32, checkpoint step 2)"),
+            table.contains("agcaf-net tiny (host f32, checkpoint step "),
             "{table}"
         );
         assert_eq!(table.contains("with flip TTA (×4)"), tta, "{table}");
-        eval(&["--engine", "f32", "--blob", s(&b32)], tta, &jb);
+        eval(&["--engine", "f32", "--blob", s(b32)], tta, &jb);
         let (c, b) = (global_counts(&jc), global_counts(&jb));
         let diff = c.0.abs_diff(b.0) + c.1.abs_diff(b.1) + c.2.abs_diff(b.2);
         assert!(diff <= 8, "checkpoint {c:?} vs f32 blob {b:?} (tta {tta})");
@@ -673,7 +694,7 @@ fn int8_blob_and_checkpoint_on_a_split_with_tta() {
         "--checkpoint",
         s(&p("none.safetensors")),
         "--data",
-        s(&data),
+        s(data),
     ]);
     assert!(err.contains("none.safetensors"), "{err}");
     std::fs::write(p("bad.safetensors"), b"not a checkpoint").unwrap();
@@ -682,14 +703,127 @@ fn int8_blob_and_checkpoint_on_a_split_with_tta() {
         "--checkpoint",
         s(&p("bad.safetensors")),
         "--data",
-        s(&data),
+        s(data),
     ]);
     assert!(err.contains("bad.safetensors"), "{err}");
-    let err = fails(&["eval", "--data", s(&data)]);
+    let err = fails(&["eval", "--data", s(data)]);
     assert!(
         err.contains("--blob") && err.contains("--checkpoint"),
         "{err}"
     );
-    let err = fails(&["eval", "--blob", s(&b32), "--data", s(&data)]);
+    let err = fails(&["eval", "--blob", s(b32), "--data", s(data)]);
     assert!(err.contains("f32.hseg: an f32 blob"), "{err}");
+}
+
+fn global_dice(json: &Path) -> f64 {
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    v["slices"]["aggregate"]["global"]["dice"].as_f64().unwrap()
+}
+
+#[test]
+fn report_curves_summary_and_f32_vs_int8() {
+    let t = trained();
+    let p = |name: &str| t.tmp.path().join(name);
+    // `train` wrote its configuration and the curves at each epoch end.
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(t.run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["target"], "liver");
+    assert_eq!(config["epochs"], 2);
+    let pic = image::open(t.run.join("curves.png")).unwrap().to_rgb8();
+    assert_eq!(pic.dimensions(), (960, 720));
+    std::fs::remove_file(t.run.join("curves.png")).unwrap();
+
+    let out = p("report");
+    let md = ok(&["report", s(&t.run), "--blob", s(&t.b8), "--out", s(&out)]);
+    let written = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.starts_with(&written), "printed and written differ");
+    // Progress: the best epoch of metrics.csv.
+    let csv = std::fs::read_to_string(t.run.join("metrics.csv")).unwrap();
+    let rows: Vec<Vec<f64>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    let best = if rows[1][3] > rows[0][3] {
+        &rows[1]
+    } else {
+        &rows[0]
+    };
+    let want = format!(
+        "2 epoch(s), 4 step(s). Best epoch {} (step {}): validation Dice {:.4}",
+        best[0], best[1], best[3]
+    );
+    assert!(written.contains(&want), "{want}\n{written}");
+    assert!(written.contains("| preset | `tiny` |"), "{written}");
+    assert!(written.contains("| optimizer | `adam` |"), "{written}");
+    assert!(
+        written.contains("| loss | (network default) |"),
+        "{written}"
+    );
+    // f32 vs int8 on the validation split, as `eval` computes each of them.
+    let (jc, j8) = (p("ck.json"), p("i8.json"));
+    let ckpt = t.run.join("best.safetensors");
+    for (net, json) in [
+        (["--checkpoint", s(&ckpt)], &jc),
+        (["--blob", s(&t.b8)], &j8),
+    ] {
+        let mut args = vec!["eval"];
+        args.extend_from_slice(&net);
+        args.extend_from_slice(&["--data", s(&t.data), "--split", "val", "--target", "liver"]);
+        args.extend_from_slice(&["--json", s(json)]);
+        ok(&args);
+    }
+    let (d32, d8) = (global_dice(&jc), global_dice(&j8));
+    let want = format!("| int8 (core) | agcaf-net tiny (int8 engine) | {d8:.4} |");
+    assert!(written.contains(&want), "{want}\n{written}");
+    assert!(
+        written.contains(&format!("| {d32:.4} |")),
+        "{d32}\n{written}"
+    );
+    assert!(
+        written.contains("Val split: 4 slices, 16384 pixels"),
+        "{written}"
+    );
+    assert!(written.contains("mask pixel agreement"), "{written}");
+    let pic = image::open(out.join("curves.png")).unwrap().to_rgb8();
+    assert_eq!(pic.dimensions(), (960, 720));
+    assert!(
+        pic.pixels().any(|px| px.0 == [20, 90, 200]),
+        "no Dice curve drawn"
+    );
+    assert!(!t.run.join("curves.png").exists(), "--out is respected");
+
+    // Refusals: no metrics.csv; a blob of another network; nothing written.
+    let empty = p("empty-run");
+    std::fs::create_dir_all(&empty).unwrap();
+    let err = fails(&["report", s(&empty)]);
+    assert!(err.contains("metrics.csv"), "{err}");
+    assert!(!empty.join("report.md").exists());
+    let other = p("cafct.hseg");
+    ok(&[
+        "export",
+        "--random-init",
+        "--model",
+        "cafct-net",
+        "--preset",
+        "tiny",
+        "--quantize",
+        "int8",
+        "--calib",
+        s(&t.data),
+        "--calib-slices",
+        "2",
+        "--report-slices",
+        "1",
+        "--out",
+        s(&other),
+    ]);
+    let out2 = p("report2");
+    let err = fails(&["report", s(&t.run), "--blob", s(&other), "--out", s(&out2)]);
+    assert!(
+        err.contains("cafct.hseg") && err.contains("agcaf-net tiny"),
+        "{err}"
+    );
+    assert!(!out2.join("report.md").exists());
 }

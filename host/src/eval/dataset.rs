@@ -46,6 +46,42 @@ fn flush(
     Ok(())
 }
 
+/// The slices of `split` of the dataset at `data`, prepared at `size × size` for `target`
+/// (the patient split of `hepaseg train` with seed `seed`); an empty split is an error.
+pub fn open_split(
+    data: &Path,
+    size: usize,
+    target: Target,
+    split: SplitChoice,
+    seed: u64,
+) -> Result<Dataset, String> {
+    let ds = Dataset::open(data, DataConfig::new(size).with_target(target))
+        .map_err(|e| e.to_string())?;
+    let subset = match split {
+        SplitChoice::All => ds,
+        SplitChoice::Test | SplitChoice::Val => {
+            let s = ds
+                .split(&SplitConfig {
+                    seed,
+                    ..SplitConfig::default()
+                })
+                .map_err(|e| e.to_string())?;
+            if split == SplitChoice::Test {
+                s.test
+            } else {
+                s.val
+            }
+        }
+    };
+    if subset.is_empty() {
+        return Err(format!(
+            "{}: the {split:?} split has no slices",
+            data.display()
+        ));
+    }
+    Ok(subset)
+}
+
 /// Runs the blob or checkpoint on the split and scores it.
 pub(super) fn run(a: &EvalArgs, data: &Path, picker: &mut Picker) -> Result<Evaluation, String> {
     let blob;
@@ -66,31 +102,7 @@ pub(super) fn run(a: &EvalArgs, data: &Path, picker: &mut Picker) -> Result<Eval
         ));
     }
     let target: Target = a.target.into();
-    let ds =
-        Dataset::open(data, DataConfig::new(h).with_target(target)).map_err(|e| e.to_string())?;
-    let subset = match a.split {
-        SplitChoice::All => ds,
-        SplitChoice::Test | SplitChoice::Val => {
-            let s = ds
-                .split(&SplitConfig {
-                    seed: a.split_seed,
-                    ..SplitConfig::default()
-                })
-                .map_err(|e| e.to_string())?;
-            if a.split == SplitChoice::Test {
-                s.test
-            } else {
-                s.val
-            }
-        }
-    };
-    if subset.is_empty() {
-        return Err(format!(
-            "{}: the {:?} split has no slices",
-            data.display(),
-            a.split
-        ));
-    }
+    let subset = open_split(data, h, target, a.split, a.split_seed)?;
     let options = EvalOptions {
         empty_policy: a.empty_policy.into(),
     };

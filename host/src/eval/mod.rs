@@ -13,7 +13,7 @@
 //! Metric definitions and empty-mask conventions are the metrics module's
 //! ([`crate::metrics`]); aggregation is per-case mean and global (pooled).
 
-mod dataset;
+pub mod dataset;
 pub mod export;
 pub mod overlay;
 pub mod pairs;

@@ -46,6 +46,37 @@ impl Canvas {
         Self { width, height, rgb }
     }
 
+    /// A `width × height` picture of one colour (a plot's background).
+    pub fn filled(width: usize, height: usize, colour: [u8; 3]) -> Self {
+        Self {
+            width,
+            height,
+            rgb: colour.repeat(width * height),
+        }
+    }
+
+    /// `[width, height]`.
+    pub fn size(&self) -> [usize; 2] {
+        [self.width, self.height]
+    }
+
+    /// Sets pixel `(x, y)`; outside the picture nothing happens (drawing clips).
+    pub fn put(&mut self, x: i64, y: i64, colour: [u8; 3]) {
+        if x < 0 || y < 0 || x as usize >= self.width || y as usize >= self.height {
+            return;
+        }
+        let i = 3 * (y as usize * self.width + x as usize);
+        self.rgb[i..i + 3].copy_from_slice(&colour);
+    }
+
+    /// The colour of pixel `(x, y)` (`None` outside).
+    pub fn get(&self, x: usize, y: usize) -> Option<[u8; 3]> {
+        (x < self.width && y < self.height).then(|| {
+            let i = 3 * (y * self.width + x);
+            [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
+        })
+    }
+
     /// Blends `colour` with weight `alpha` over every pixel where `mask` is set.
     pub fn tint(&mut self, mask: &[bool], colour: [u8; 3], alpha: f32) {
         for (px, &m) in self.rgb.chunks_exact_mut(3).zip(mask) {

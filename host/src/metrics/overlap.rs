@@ -40,14 +40,19 @@ impl Confusion {
         pred.ensure_same_shape(gt)?;
         let mut c = Self::default();
         for (&p, &g) in pred.data().iter().zip(gt.data()) {
-            match (p, g) {
-                (true, true) => c.tp += 1,
-                (true, false) => c.fp += 1,
-                (false, true) => c.fn_ += 1,
-                (false, false) => c.tn += 1,
-            }
+            c.count(p, g);
         }
         Ok(c)
+    }
+
+    /// Counts one voxel: predicted `pred`, truly `truth`.
+    pub fn count(&mut self, pred: bool, truth: bool) {
+        match (pred, truth) {
+            (true, true) => self.tp += 1,
+            (true, false) => self.fp += 1,
+            (false, true) => self.fn_ += 1,
+            (false, false) => self.tn += 1,
+        }
     }
 
     /// |prediction| = tp + fp.

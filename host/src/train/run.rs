@@ -271,6 +271,7 @@ pub fn train(args: &TrainArgs) -> Result<TrainReport, String> {
         ));
     }
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    crate::report::write_config(args)?;
     let mut run = Run::new(args, per_epoch * args.epochs)?;
     if args.resume {
         run.resume(&args.out.join("last.safetensors"))?;
@@ -337,6 +338,7 @@ pub fn train(args: &TrainArgs) -> Result<TrainReport, String> {
             "epoch {}: loss {mean:.4}, val Dice {dice:.4}, IoU {iou:.4}",
             run.prog.epoch + 1
         ));
+        crate::report::refresh_curves(&args.out)?;
         report.val_dice.push(dice);
         run.prog.epoch += 1;
         run.prog.step_in_epoch = 0;
