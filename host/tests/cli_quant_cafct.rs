@@ -5,7 +5,9 @@
 
 mod cli_quant_support;
 
-use cli_quant_support::{fnv, phantom_slices, synthetic_ct, synthetic_slices, Editable};
+use cli_quant_support::{
+    check_golden_fixture, fnv, phantom_slices, synthetic_ct, synthetic_slices, Editable,
+};
 use hepaseg::quant::graph::{Ctx, Ignore, NamedParams, Trace};
 use hepaseg::quant::report::{point_errors, AlignedBytes, Recorder};
 use hepaseg::quant::{cafct, cafct_config, compare, quantize_network, Calib, EvalSlice, RangeMode};
@@ -227,6 +229,7 @@ const GOLDEN_CAFCT_TINY_INT8_LOGITS: u64 = 0x94e6_01cb_d804_2080;
 fn golden_cafct_int8_logits() {
     let calib = synthetic_slices(1..5);
     let blob = quantize::<CafctTiny>(&seeded::<CafctTiny>(), &calib, RangeMode::MinMax);
+    check_golden_fixture("cafct-tiny-int8", &blob, &synthetic_ct(99));
     let (q, scale, zp) = run_int8::<CafctTiny>(&blob, &synthetic_ct(99));
     // Deterministic, and within a small, stated stack (activations live in the arena).
     let again = std::thread::Builder::new()

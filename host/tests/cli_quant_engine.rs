@@ -5,7 +5,7 @@
 
 mod cli_quant_support;
 
-use cli_quant_support::{fnv, phantom_slices, synthetic_ct, Editable, Q};
+use cli_quant_support::{check_golden_fixture, fnv, phantom_slices, synthetic_ct, Editable, Q};
 use hepaseg::quant::graph::{Ctx, Ignore, NamedParams, Trace};
 use hepaseg::quant::report::{point_errors, AlignedBytes, Recorder};
 use hepaseg::quant::{agcaf, agcaf_config, compare, quantize_agcaf, EvalSlice, RangeMode};
@@ -213,6 +213,7 @@ fn golden_int8_logits() {
         })
         .collect();
     let blob = quantize(&seeded(), &calib, RangeMode::MinMax);
+    check_golden_fixture("agcaf-tiny-int8", &blob, &synthetic_ct(99));
     let (q, scale, zp) = run_int8(&blob, &synthetic_ct(99));
     let h = fnv(q
         .iter()

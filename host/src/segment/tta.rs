@@ -5,8 +5,8 @@
 //! in `f32` in that fixed order (`((id + h) + v) + hv`, then `× 0.25`, which is exact), so
 //! the result is deterministic and the same for every engine. The int8 engine hands its
 //! logits on dequantized ([`super::engine`]), so for int8 the dequantized logits are averaged.
-//! Both networks are trained with flips as augmentation, which is what makes the average a
-//! fair estimate rather than a blur.
+//! Whether it helps depends on the model: training uses random flips as augmentation, but
+//! anatomy is not mirror-symmetric, and on phantoms it lowered Dice (docs/inference.md).
 
 use super::engine::SliceNet;
 

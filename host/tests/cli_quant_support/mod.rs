@@ -198,3 +198,33 @@ impl Editable {
         out
     }
 }
+
+/// The golden fixtures core's own test (`tests/tests/int8_golden.rs`, run in debug and in
+/// release by CI) reads: the blob a golden test quantized and its input. The exporter must
+/// keep producing exactly the checked-in bytes; after a deliberate change, regenerate them
+/// with `HEPASEG_WRITE_GOLDEN=1 cargo test -p hepaseg --test cli_quant_engine --test
+/// cli_quant_cafct golden` and update the hashes (here and in int8_golden.rs).
+pub fn check_golden_fixture(name: &str, blob: &[u8], input: &[f32]) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/golden");
+    let (blob_path, input_path) = (dir.join(format!("{name}.hseg")), dir.join("input.f32"));
+    let input_bytes: Vec<u8> = input.iter().flat_map(|v| v.to_le_bytes()).collect();
+    if std::env::var_os("HEPASEG_WRITE_GOLDEN").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(&blob_path, blob).unwrap();
+        std::fs::write(&input_path, &input_bytes).unwrap();
+        return;
+    }
+    let regenerate = "regenerate with HEPASEG_WRITE_GOLDEN=1 (see cli_quant_support)";
+    let stored = std::fs::read(&blob_path).unwrap_or_default();
+    assert!(
+        stored == blob,
+        "{}: the exporter's bytes differ from the golden fixture; {regenerate}",
+        blob_path.display()
+    );
+    assert_eq!(
+        std::fs::read(&input_path).unwrap_or_default(),
+        input_bytes,
+        "{}: {regenerate}",
+        input_path.display()
+    );
+}

@@ -1,0 +1,57 @@
+//! Golden vectors of core's int8 engines, core alone: the int8 blobs of the seed-11 tiny
+//! networks (quantized by the host exporter; `host/tests/cli_quant_engine.rs` and
+//! `cli_quant_cafct.rs` check that it still writes exactly these bytes) and their input are
+//! checked in under `tests/data/golden/`, and the FNV-1a 64 hash of the int8 logits (with
+//! their zero point and scale bits) must be the same checked-in value in every profile. CI
+//! runs this test in the test profile and again in release.
+
+use hepaseg_core::blob::{Blob, SignaturePolicy};
+use hepaseg_core::nets::{agcaf::AgcafTiny, cafct::CafctTiny, Int8Network};
+
+/// Same value as `GOLDEN_TINY_INT8_LOGITS` in host/tests/cli_quant_engine.rs.
+const AGCAF_TINY: u64 = 0x92a3_ab2f_967c_808c;
+/// Same value as `GOLDEN_CAFCT_TINY_INT8_LOGITS` in host/tests/cli_quant_cafct.rs.
+const CAFCT_TINY: u64 = 0x94e6_01cb_d804_2080;
+
+const AGCAF_BLOB: &[u8] = include_bytes!("../data/golden/agcaf-tiny-int8.hseg");
+const CAFCT_BLOB: &[u8] = include_bytes!("../data/golden/cafct-tiny-int8.hseg");
+const INPUT: &[u8] = include_bytes!("../data/golden/input.f32");
+
+/// `bytes` at an 8-byte aligned address.
+fn aligned(bytes: &[u8]) -> Vec<u64> {
+    let mut words = vec![0u64; bytes.len().div_ceil(8)];
+    bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
+    words
+}
+
+fn hash<N: Int8Network>(blob: &[u8]) -> u64 {
+    let words = aligned(blob);
+    let bytes = &bytemuck::cast_slice::<u64, u8>(&words)[..blob.len()];
+    let b = Blob::for_network::<N>(bytes, SignaturePolicy::Optional).unwrap();
+    let input: Vec<f32> = INPUT
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let mut arena = vec![0u64; N::ARENA_BYTES_INT8.div_ceil(8)];
+    let arena = &mut bytemuck::cast_slice_mut::<u64, u8>(&mut arena)[..N::ARENA_BYTES_INT8];
+    let (q, quant) = N::forward_int8_flat(&b, &input, arena).unwrap();
+    q.iter()
+        .map(|&v| v as u8)
+        .chain([quant.zero_point as u8])
+        .chain(quant.scale.to_bits().to_le_bytes())
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+}
+
+#[test]
+fn agcaf_tiny_int8_logits_hash() {
+    let h = hash::<AgcafTiny>(AGCAF_BLOB);
+    assert_eq!(h, AGCAF_TINY, "0x{h:016x}");
+}
+
+#[test]
+fn cafct_tiny_int8_logits_hash() {
+    let h = hash::<CafctTiny>(CAFCT_BLOB);
+    assert_eq!(h, CAFCT_TINY, "0x{h:016x}");
+}
