@@ -1,6 +1,7 @@
 //! hepaseg host library: the workstation side (training, data, export). See the README.
 pub use hepaseg_core as core;
 
+pub mod ablate;
 pub mod blob;
 pub mod data;
 pub mod device;

@@ -135,6 +135,10 @@ enum Command {
     /// Markdown summary (RUN_DIR/report.md: configuration, best epoch, metrics, and f32 vs
     /// int8 on the validation split with --blob).
     Report(hepaseg::report::ReportArgs),
+    /// Train and score the papers' ablation matrix (CAFCT-Net: full, w/o Transformer, w/o
+    /// AFF, w/o ASPP, w/o AGs; AGCAF-Net: backbone, +CPM, +AFM, +CPM+AFM) with one seed and
+    /// budget; writes OUT/ablation.md (a table like the papers') and OUT/ablation.json.
+    Ablate(hepaseg::ablate::AblateArgs),
 }
 
 fn main() -> ExitCode {
@@ -205,6 +209,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => hepaseg::eval::run(&args),
         Command::Train(args) => hepaseg::train::run::run(&args),
         Command::Report(args) => hepaseg::report::run(&args),
+        Command::Ablate(args) => hepaseg::ablate::run(&args),
     };
     match result {
         Ok(text) => emit(&text),

@@ -430,22 +430,27 @@ fn stage_overlays(
     Ok(n)
 }
 
-/// Runs `hepaseg eval`; returns the table (and what was written).
-pub fn run(a: &EvalArgs) -> Result<String, String> {
-    let n_pick = |n: usize| if a.overlays.is_some() { n } else { 0 };
-    let mut picker = Picker::new(n_pick(a.worst), n_pick(a.best));
-    let evaluation = match (&a.pred_dir, &a.gt_dir, &a.blob, &a.data) {
+/// Scores what `a` names (saved masks, or a blob or checkpoint on a dataset split) without
+/// writing anything: the numbers behind `hepaseg eval`'s table, for callers such as
+/// `hepaseg ablate`.
+pub fn evaluate(a: &EvalArgs) -> Result<Evaluation, String> {
+    evaluate_picking(a, &mut Picker::new(0, 0))
+}
+
+/// [`evaluate`], offering every slice to `picker` for the overlay pictures.
+fn evaluate_picking(a: &EvalArgs, picker: &mut Picker) -> Result<Evaluation, String> {
+    Ok(match (&a.pred_dir, &a.gt_dir, &a.blob, &a.data) {
         (Some(p), Some(g), None, _) => {
             let (kind, pairs) = pair_dirs(p, g)?;
             if a.images.as_deref().is_some_and(Path::is_file) && kind == MaskKind::Png {
                 return Err("--images must be a directory of CT PNGs for PNG masks".into());
             }
             match kind {
-                MaskKind::Png => eval_png(a, &pairs, &mut picker)?,
-                MaskKind::Nifti => eval_nifti(a, &pairs, &mut picker)?,
+                MaskKind::Png => eval_png(a, &pairs, picker)?,
+                MaskKind::Nifti => eval_nifti(a, &pairs, picker)?,
             }
         }
-        (None, None, _, Some(data)) => dataset::run(a, data, &mut picker)?,
+        (None, None, _, Some(data)) => dataset::run(a, data, picker)?,
         _ => {
             return Err(
                 "give --pred-dir and --gt-dir (saved masks), or --blob or --checkpoint with \
@@ -453,7 +458,14 @@ pub fn run(a: &EvalArgs) -> Result<String, String> {
                     .into(),
             )
         }
-    };
+    })
+}
+
+/// Runs `hepaseg eval`; returns the table (and what was written).
+pub fn run(a: &EvalArgs) -> Result<String, String> {
+    let n_pick = |n: usize| if a.overlays.is_some() { n } else { 0 };
+    let mut picker = Picker::new(n_pick(a.worst), n_pick(a.best));
+    let evaluation = evaluate_picking(a, &mut picker)?;
     let mut staging = Staging::new();
     let mut wrote = Vec::new();
     if let Some(path) = &a.json {
