@@ -706,6 +706,8 @@ fn int8_blob_and_checkpoint_on_a_split_with_tta() {
         s(data),
     ]);
     assert!(err.contains("bad.safetensors"), "{err}");
+    let err = fails(&["eval", "--pred-dir", s(data), "--gt-dir", s(data), "--tta"]);
+    assert!(err.contains("--tta") && err.contains("--data"), "{err}");
     let err = fails(&["eval", "--data", s(data)]);
     assert!(
         err.contains("--blob") && err.contains("--checkpoint"),
@@ -826,4 +828,92 @@ fn report_curves_summary_and_f32_vs_int8() {
         "{err}"
     );
     assert!(!out2.join("report.md").exists());
+}
+
+/// Issue 5's criterion on a trained network, the run of docs/inference.md: a tiny AGCAF-Net
+/// trained on 16 phantom patients (liver), its best checkpoint on the host in f32 against its
+/// int8 blob on core, on the validation patients: Dice differs by ≤ 0.01 and ≥ 99 % of the
+/// mask pixels agree (measured: −0.0051 and 99.59 %).
+#[test]
+#[ignore = "trains for 6 epochs (several minutes on a CPU); run with -- --ignored"]
+fn int8_matches_f32_on_a_trained_network() {
+    use hepaseg::data::Target;
+    use hepaseg::eval::dataset::open_split;
+    use hepaseg::eval::SplitChoice;
+    use hepaseg::segment::host_engine::CheckpointNet;
+    use hepaseg::segment::{load_engine, BlobFile, EngineKind};
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |name: &str| tmp.path().join(name);
+    let (data, run, b8) = (p("ph16"), p("run"), p("l8.hseg"));
+    ok(&[
+        "synth",
+        "--out",
+        s(&data),
+        "--volumes",
+        "16",
+        "--size",
+        "64",
+        "--slices",
+        "24",
+        "--seed",
+        "11",
+    ]);
+    ok(&[
+        "train",
+        "--data",
+        s(&data),
+        "--model",
+        "agcaf-net",
+        "--preset",
+        "tiny",
+        "--target",
+        "liver",
+        "--epochs",
+        "6",
+        "--batch",
+        "4",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "3e-3",
+        "--loss",
+        "bce-dice",
+        "--seed",
+        "1",
+        "--out",
+        s(&run),
+        "--quiet",
+    ]);
+    let ckpt = run.join("best.safetensors");
+    ok(&[
+        "export",
+        "--model",
+        "agcaf-net",
+        "--checkpoint",
+        s(&ckpt),
+        "--quantize",
+        "int8",
+        "--calib",
+        s(&data),
+        "--target",
+        "liver",
+        "--out",
+        s(&b8),
+    ]);
+    let mut f32_net = CheckpointNet::load(&ckpt).unwrap();
+    let blob = BlobFile::read(&b8).unwrap();
+    let mut int8_net = load_engine(&blob, EngineKind::Int8, None).unwrap();
+    let val = open_split(&data, 64, Target::Liver, SplitChoice::Val, 1).unwrap();
+    let a = hepaseg::report::compare::run(&mut f32_net, int8_net.as_mut(), &val, Target::Liver)
+        .unwrap();
+    let (d32, d8) = (a.f32.dice(), a.int8.dice());
+    eprintln!(
+        "val: {} slices, Dice f32 {d32:.4}, int8 {d8:.4} ({:+.4}), agreement {:.4} %",
+        a.slices,
+        d8 - d32,
+        100.0 * a.agreement()
+    );
+    assert!(d32 > 0.8, "the network did not learn the liver: {d32}");
+    assert!((d8 - d32).abs() <= 0.01, "{d32} vs {d8}");
+    assert!(a.agreement() >= 0.99, "{}", a.agreement());
 }

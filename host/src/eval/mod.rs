@@ -439,6 +439,13 @@ pub fn evaluate(a: &EvalArgs) -> Result<Evaluation, String> {
 
 /// [`evaluate`], offering every slice to `picker` for the overlay pictures.
 fn evaluate_picking(a: &EvalArgs, picker: &mut Picker) -> Result<Evaluation, String> {
+    if a.tta && a.data.is_none() {
+        return Err(
+            "--tta averages a network's outputs: use it with --blob or --checkpoint and \
+                    --data, not with saved masks"
+                .into(),
+        );
+    }
     Ok(match (&a.pred_dir, &a.gt_dir, &a.blob, &a.data) {
         (Some(p), Some(g), None, _) => {
             let (kind, pairs) = pair_dirs(p, g)?;
