@@ -2,6 +2,7 @@
 pub use hepaseg_core as core;
 
 pub mod ablate;
+pub mod bench;
 pub mod blob;
 pub mod data;
 pub mod device;

@@ -139,6 +139,9 @@ enum Command {
     /// AFF, w/o ASPP, w/o AGs; AGCAF-Net: backbone, +CPM, +AFM, +CPM+AFM) with one seed and
     /// budget; writes OUT/ablation.md (a table like the papers') and OUT/ablation.json.
     Ablate(hepaseg::ablate::AblateArgs),
+    /// Time one network on core's f32 or int8 engine (seed-initialised weights): median
+    /// latency per slice, MAC/s and the fraction of the single-core MAC peak.
+    Bench(hepaseg::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -210,6 +213,7 @@ fn main() -> ExitCode {
         Command::Train(args) => hepaseg::train::run::run(&args),
         Command::Report(args) => hepaseg::report::run(&args),
         Command::Ablate(args) => hepaseg::ablate::run(&args),
+        Command::Bench(args) => hepaseg::bench::run(&args),
     };
     match result {
         Ok(text) => emit(&text),

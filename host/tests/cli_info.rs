@@ -1,5 +1,7 @@
-//! `hepaseg info` through the real binary: every network × preset prints real figures, the
-//! JSON has the documented keys, and a bad preset is a clear error with exit status 2.
+//! `hepaseg info` and `hepaseg bench` through the real binary: every network × preset prints
+//! real figures, the JSON has the documented keys, and a bad preset is a clear error with exit
+//! status 2; `bench` times both engines with MACs equal to `info`'s and outputs equal across
+//! thread counts.
 
 use std::process::Command;
 
@@ -11,7 +13,12 @@ fn hepaseg(args: &[&str]) -> std::process::Output {
 }
 
 fn info_json(model: &str, preset: &str) -> serde_json::Value {
-    let out = hepaseg(&["info", "--model", model, "--preset", preset, "--json"]);
+    json_of(&["info", "--model", model, "--preset", preset, "--json"])
+}
+
+/// Runs hepaseg, which must succeed, and parses its standard output as JSON.
+fn json_of(args: &[&str]) -> serde_json::Value {
+    let out = hepaseg(args);
     assert!(
         out.status.success(),
         "{}",
@@ -106,4 +113,83 @@ fn help_and_version_work() {
     assert!(String::from_utf8(v.stdout)
         .unwrap()
         .contains(env!("CARGO_PKG_VERSION")));
+}
+
+fn bench_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["bench", "--iters", "2", "--warmup", "0", "--json"];
+    all.extend_from_slice(args);
+    json_of(&all)
+}
+
+#[test]
+fn bench_times_both_engines_with_the_networks_macs() {
+    for model in ["agcaf-net", "cafct-net"] {
+        let macs = info_json(model, "tiny")["macs"].as_u64().unwrap();
+        let mut hashes = Vec::new();
+        for (engine, threads) in [("f32", "1"), ("int8", "1"), ("int8", "2")] {
+            let v = bench_json(&[
+                "--model",
+                model,
+                "--preset",
+                "tiny",
+                "--engine",
+                engine,
+                "--threads",
+                threads,
+            ]);
+            assert_eq!(v["macs"].as_u64(), Some(macs), "{model} {engine}");
+            assert_eq!(v["engine"], engine);
+            assert_eq!(v["iterations"], 2);
+            let median = v["median_ms"].as_f64().unwrap();
+            let min = v["min_ms"].as_f64().unwrap();
+            assert!(min > 0.0 && min <= median, "{v}");
+            // MAC/s is the MACs over the median latency.
+            let rate = v["macs_per_s"].as_f64().unwrap();
+            assert!(
+                (rate * median / 1e3 / macs as f64 - 1.0).abs() < 1e-9,
+                "{v}"
+            );
+            let peak = v["peak_macs_per_s"].as_f64().unwrap();
+            let per_cycle = if engine == "f32" { 16.0 } else { 32.0 };
+            let clock = v["clock_ghz"].as_f64().unwrap();
+            assert!((peak / (clock * 1e9 * per_cycle) - 1.0).abs() < 1e-9, "{v}");
+            assert!((v["peak_fraction"].as_f64().unwrap() - rate / peak).abs() < 1e-12);
+            hashes.push(v["output_fnv"].as_str().unwrap().to_owned());
+        }
+        // int8 on one and on two threads: the same logits; f32 differs from int8.
+        assert_eq!(hashes[1], hashes[2], "{model}");
+        assert_ne!(hashes[0], hashes[1], "{model}");
+    }
+}
+
+#[test]
+fn bench_rejects_bad_arguments_with_exit_2() {
+    let out = hepaseg(&["bench", "--model", "agcaf-net", "--preset", "huge"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown preset `huge`") && err.contains("edge"),
+        "{err}"
+    );
+    let out = hepaseg(&[
+        "bench",
+        "--model",
+        "agcaf-net",
+        "--preset",
+        "tiny",
+        "--threads",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--threads must be at least 1"));
+    let out = hepaseg(&[
+        "bench",
+        "--model",
+        "cafct-net",
+        "--preset",
+        "tiny",
+        "--clock-ghz=0",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--clock-ghz"));
 }

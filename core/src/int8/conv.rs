@@ -23,6 +23,15 @@ use crate::ops::conv_geometry::{valid_outputs, Geometry};
 use crate::ops::conv_out;
 use crate::tensor::{ConvWeight, Flat, Map};
 
+/// The SIMD path of the fast convolution kernel in this build: `"avx2"` when compiled with
+/// AVX2 enabled on x86_64 (`-C target-cpu=native` / `-C target-feature=+avx2`), else
+/// `"portable"` (see `int8::conv_fast` (private)'s module documentation).
+pub const SIMD_PATH: &str = if cfg!(all(target_arch = "x86_64", target_feature = "avx2")) {
+    "avx2"
+} else {
+    "portable"
+};
+
 /// An int8 convolution's geometry: stride `S`, padding `P` (with the input zero point),
 /// dilation `D`, groups `G` — the int8 twin of [`crate::ops::Conv2d`].
 ///
@@ -46,6 +55,76 @@ use crate::tensor::{ConvWeight, Flat, Map};
 pub struct Conv2dQ<const S: usize, const P: usize, const D: usize = 1, const G: usize = 1>;
 
 impl<const S: usize, const P: usize, const D: usize, const G: usize> Conv2dQ<S, P, D, G> {
+    /// The shape relations of a convolution, checked when a caller instantiates it.
+    const fn check<
+        const CI: usize,
+        const H: usize,
+        const W: usize,
+        const CO: usize,
+        const CIG: usize,
+        const K: usize,
+        const HO: usize,
+        const WO: usize,
+    >() {
+        assert!(
+            S >= 1 && D >= 1 && G >= 1 && K >= 1,
+            "stride, dilation, groups, kernel >= 1"
+        );
+        assert!(
+            CIG * G == CI,
+            "weight's input channels x groups must equal the map's channels"
+        );
+        assert!(
+            CO.is_multiple_of(G),
+            "output channels must be divisible by groups"
+        );
+        assert!(
+            H + 2 * P > D * (K - 1),
+            "kernel (dilated) larger than the padded height"
+        );
+        assert!(
+            W + 2 * P > D * (K - 1),
+            "kernel (dilated) larger than the padded width"
+        );
+        assert!(
+            HO == conv_out(H, K, S, P, D),
+            "conv output height must be (H + 2P - D(K-1) - 1)/S + 1"
+        );
+        assert!(
+            WO == conv_out(W, K, S, P, D),
+            "conv output width must be (W + 2P - D(K-1) - 1)/S + 1"
+        );
+        assert!(
+            CIG * K * K <= MAX_WEIGHT_DOT_TERMS,
+            "int8 conv reduction too long for an exact i32 accumulator"
+        );
+    }
+
+    /// The run-time geometry of a checked convolution.
+    fn geometry<
+        const CI: usize,
+        const H: usize,
+        const W: usize,
+        const CO: usize,
+        const K: usize,
+        const HO: usize,
+        const WO: usize,
+    >() -> Geometry {
+        Geometry {
+            ci: CI,
+            h: H,
+            w: W,
+            co: CO,
+            groups: G,
+            k: K,
+            stride: S,
+            pad: P,
+            dilation: D,
+            ho: HO,
+            wo: WO,
+        }
+    }
+
     /// `y = requant(conv(x − zp_in, w) + bias)`. `CIG` (input channels per group) is read off
     /// the weight type.
     pub fn forward<
@@ -63,53 +142,32 @@ impl<const S: usize, const P: usize, const D: usize, const G: usize> Conv2dQ<S, 
         q: &PerChannelQuant<'_, CO>,
         y: &mut Map<CO, HO, WO, i8>,
     ) {
-        const {
-            assert!(
-                S >= 1 && D >= 1 && G >= 1 && K >= 1,
-                "stride, dilation, groups, kernel >= 1"
-            );
-            assert!(
-                CIG * G == CI,
-                "weight's input channels x groups must equal the map's channels"
-            );
-            assert!(
-                CO.is_multiple_of(G),
-                "output channels must be divisible by groups"
-            );
-            assert!(
-                H + 2 * P > D * (K - 1),
-                "kernel (dilated) larger than the padded height"
-            );
-            assert!(
-                W + 2 * P > D * (K - 1),
-                "kernel (dilated) larger than the padded width"
-            );
-            assert!(
-                HO == conv_out(H, K, S, P, D),
-                "conv output height must be (H + 2P - D(K-1) - 1)/S + 1"
-            );
-            assert!(
-                WO == conv_out(W, K, S, P, D),
-                "conv output width must be (W + 2P - D(K-1) - 1)/S + 1"
-            );
-            assert!(
-                CIG * K * K <= MAX_WEIGHT_DOT_TERMS,
-                "int8 conv reduction too long for an exact i32 accumulator"
-            );
-        };
-        let geom = Geometry {
-            ci: CI,
-            h: H,
-            w: W,
-            co: CO,
-            groups: G,
-            k: K,
-            stride: S,
-            pad: P,
-            dilation: D,
-            ho: HO,
-            wo: WO,
-        };
+        const { Self::check::<CI, H, W, CO, CIG, K, HO, WO>() };
+        let geom = Self::geometry::<CI, H, W, CO, K, HO, WO>();
+        let mut cols = [(0, 0, 0); K];
+        super::conv_fast::conv(&geom, x.flat(), w.flat(), q, &mut cols, y.flat_mut());
+    }
+
+    /// The same convolution on the reference kernel (direct, one output row at a time, in
+    /// plain scalar Rust). [`Self::forward`] runs the fast kernel (`int8::conv_fast` (private)),
+    /// which gives the same bits; this one is what the tests compare it with.
+    pub fn forward_reference<
+        const CI: usize,
+        const H: usize,
+        const W: usize,
+        const CO: usize,
+        const CIG: usize,
+        const K: usize,
+        const HO: usize,
+        const WO: usize,
+    >(
+        x: &Map<CI, H, W, i8>,
+        w: &ConvWeight<CO, CIG, K, i8>,
+        q: &PerChannelQuant<'_, CO>,
+        y: &mut Map<CO, HO, WO, i8>,
+    ) {
+        const { Self::check::<CI, H, W, CO, CIG, K, HO, WO>() };
+        let geom = Self::geometry::<CI, H, W, CO, K, HO, WO>();
         let mut acc = [0i32; WO];
         let mut cols = [(0, 0, 0); K];
         conv_kernel(

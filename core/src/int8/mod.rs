@@ -43,6 +43,9 @@
 
 pub mod concat;
 pub mod conv;
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+mod conv_avx2;
+mod conv_fast;
 pub mod elementwise;
 pub mod graph;
 pub mod linalg;

@@ -1,0 +1,39 @@
+//! The x86_64 AVX2 micro-kernel of the fast int8 convolution (`int8::conv_fast`).
+//!
+//! Compiled only when the build enables AVX2 (`-C target-feature=+avx2` or
+//! `-C target-cpu=native` on an AVX2 machine). The intrinsics come from `safe_arch`, which
+//! exposes them as safe functions exactly when the build enables their target feature (a
+//! `core::arch` intrinsic called from a function without `#[target_feature]` is `unsafe` even
+//! when the whole build enables the feature), so core stays free of `unsafe`. Tiles move in
+//! and out of registers through `bytemuck` casts (`[i16; 16]` / `[i32; 8]` ↔ `m256i`, plain
+//! old data).
+//!
+//! Per pair of reduction terms: two loads of the input tile (8 columns × 2 terms each), then
+//! for each of the [`CT`] output channels one broadcast of its weight pair and two
+//! `vpmaddwd` + `vpaddd` (`acc += x_r·w_r + x_r+1·w_r+1` for 8 columns). `vpmaddwd` multiplies
+//! signed 16-bit values into exact 32-bit pair sums; `|x − zp| ≤ 255` and `|w| ≤ 128` keep
+//! every product and pair sum far from its only overflow case (`−32768 · −32768 · 2`).
+
+use super::conv_fast::{Acc, WTile, XTile, CT, TW};
+use safe_arch::{add_i32_m256i, m256i, mul_i16_horizontal_add_m256i, set_splat_i32_m256i};
+
+/// `acc[c][j] += Σ_p x[p][2j]·w_lo[c][p] + x[p][2j+1]·w_hi[c][p]` over the first `np` pairs.
+#[inline]
+pub(crate) fn micro_kernel(xt: &XTile, wt: &WTile, np: usize, acc: &mut Acc) {
+    const {
+        assert!(
+            TW == 16 && CT == 4,
+            "the register tile is 4 channels × 2 vectors"
+        )
+    };
+    let mut r: [[m256i; 2]; CT] = bytemuck::cast(*acc);
+    for (p, xp) in xt[..np].iter().enumerate() {
+        let [x0, x1]: [m256i; 2] = bytemuck::cast(*xp);
+        for (rc, wc) in r.iter_mut().zip(wt.iter()) {
+            let wb = set_splat_i32_m256i(wc[p]);
+            rc[0] = add_i32_m256i(rc[0], mul_i16_horizontal_add_m256i(x0, wb));
+            rc[1] = add_i32_m256i(rc[1], mul_i16_horizontal_add_m256i(x1, wb));
+        }
+    }
+    *acc = bytemuck::cast(r);
+}
