@@ -62,7 +62,7 @@ pub struct BenchArgs {
     pub clock_ghz: Option<f64>,
     /// Print JSON (keys: model, preset, engine, threads, iterations, median_ms, min_ms,
     /// mean_ms, macs, macs_per_s, images_per_s, simd, clock_ghz, peak_macs_per_s,
-    /// peak_fraction, output_fnv).
+    /// peak_fraction, median_cpu_ms, peak_fraction_cpu, output_fnv).
     #[arg(long)]
     pub json: bool,
 }
@@ -100,6 +100,11 @@ pub struct BenchReport {
     pub peak_macs_per_s: f64,
     /// `macs_per_s / peak_macs_per_s`.
     pub peak_fraction: f64,
+    /// Median on-CPU time of one slice in milliseconds (Linux `schedstat`; `null` where
+    /// unavailable): on a shared machine, the latency without the time spent descheduled.
+    pub median_cpu_ms: Option<f64>,
+    /// `macs / median_cpu_ms` over the peak: the kernels' efficiency while they run.
+    pub peak_fraction_cpu: Option<f64>,
     /// FNV-1a of the output (f32 bits little-endian, or the int8 logits), 16 hex digits: equal
     /// across builds (portable / AVX2 kernels) and thread counts, since every engine is
     /// bit-exact and deterministic.
@@ -127,6 +132,13 @@ impl std::fmt::Display for BenchReport {
             self.peak_macs_per_s / 1e9,
             self.clock_ghz
         )?;
+        if let (Some(c), Some(p)) = (self.median_cpu_ms, self.peak_fraction_cpu) {
+            writeln!(
+                f,
+                "on-CPU time: median {c:.3} ms ({:.1} % of the one-core peak)",
+                100.0 * p
+            )?;
+        }
         writeln!(f, "throughput: {:.2} slices/s", self.images_per_s)?;
         write!(f, "output FNV-1a: {}", self.output_fnv)
     }
@@ -162,8 +174,7 @@ pub fn measure(args: &BenchArgs) -> Result<BenchReport, String> {
                 .time(&input, 1)?
                 .0
                 .first()
-                .copied()
-                .unwrap_or_default();
+                .map_or(Duration::ZERO, |s| s.wall);
             ((3.0 / t.as_secs_f64().max(1e-6)) as usize).clamp(5, 10_000)
         }
     };
@@ -188,11 +199,15 @@ pub fn measure(args: &BenchArgs) -> Result<BenchReport, String> {
     if runs.iter().any(|r| r.1 != output_hash) {
         return Err("threads computed different outputs for the same input".into());
     }
-    let mut samples: Vec<Duration> = runs.into_iter().flat_map(|r| r.0).collect();
+    let all: Vec<Sample> = runs.into_iter().flat_map(|r| r.0).collect();
+    let mut samples: Vec<Duration> = all.iter().map(|s| s.wall).collect();
     samples.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let median = ms(samples[samples.len() / 2]);
     let mean = samples.iter().map(|&d| ms(d)).sum::<f64>() / samples.len() as f64;
+    let mut cpu: Vec<Duration> = all.iter().filter_map(|s| s.cpu).collect();
+    cpu.sort();
+    let median_cpu = (cpu.len() == all.len()).then(|| ms(cpu[cpu.len() / 2]));
     let macs = bench.macs();
     let engine = args.engine;
     let per_cycle = match engine {
@@ -220,6 +235,8 @@ pub fn measure(args: &BenchArgs) -> Result<BenchReport, String> {
         clock_ghz,
         peak_macs_per_s: peak,
         peak_fraction: macs_per_s / peak,
+        median_cpu_ms: median_cpu,
+        peak_fraction_cpu: median_cpu.map(|c| macs as f64 / (c / 1e3) / peak),
         output_fnv: format!("{output_hash:016x}"),
     })
 }
@@ -230,9 +247,10 @@ pub trait Bench: Sync {
     fn input_side(&self) -> usize;
     /// Multiply-accumulates per slice.
     fn macs(&self) -> u64;
-    /// Runs `input` `n` times with an arena of its own; returns each run's time and the
-    /// FNV-1a hash of the last run's output bytes (f32 little-endian bits, or int8 values).
-    fn time(&self, input: &[f32], n: usize) -> Result<(Vec<Duration>, u64), String>;
+    /// Runs `input` `n` times with an arena of its own; returns each run's wall and on-CPU
+    /// times and the FNV-1a hash of the last run's output bytes (f32 little-endian bits, or
+    /// int8 values).
+    fn time(&self, input: &[f32], n: usize) -> Result<(Vec<Sample>, u64), String>;
 }
 
 /// The f32 engine of `N` with seed-initialised values.
@@ -250,18 +268,18 @@ impl<N: Int8Network> Bench for F32Bench<N> {
         N::MACS
     }
 
-    fn time(&self, input: &[f32], n: usize) -> Result<(Vec<Duration>, u64), String> {
+    fn time(&self, input: &[f32], n: usize) -> Result<(Vec<Sample>, u64), String> {
         let tensors: Vec<&[f32]> = self.values.iter().map(Vec::as_slice).collect();
         let params = SliceParams { tensors: &tensors };
         let mut arena = AlignedBytes::zeroed(N::ARENA_BYTES);
         let mut times = Vec::with_capacity(n);
         let mut hash = FNV_OFFSET;
         for _ in 0..n {
-            let t = Instant::now();
+            let t = Clock::start();
             let out = N::forward_flat(&params, input, arena.bytes_mut())
                 .map_err(|e| format!("f32 forward pass failed: {e:?}"))?;
             let out = std::hint::black_box(out);
-            times.push(t.elapsed());
+            times.push(t.stop());
             hash = fnv1a(out.iter().flat_map(|v| v.to_bits().to_le_bytes()));
         }
         Ok((times, hash))
@@ -283,18 +301,18 @@ impl<N: Int8Network> Bench for Int8Bench<N> {
         N::MACS
     }
 
-    fn time(&self, input: &[f32], n: usize) -> Result<(Vec<Duration>, u64), String> {
+    fn time(&self, input: &[f32], n: usize) -> Result<(Vec<Sample>, u64), String> {
         let blob = Blob::parse(self.blob.bytes(), SignaturePolicy::Optional)
             .map_err(|e| format!("int8 blob: {e}"))?;
         let mut arena = AlignedBytes::zeroed(N::ARENA_BYTES_INT8);
         let mut times = Vec::with_capacity(n);
         let mut hash = FNV_OFFSET;
         for _ in 0..n {
-            let t = Instant::now();
+            let t = Clock::start();
             let (out, _) = N::forward_int8_flat(&blob, input, arena.bytes_mut())
                 .map_err(|e| format!("int8 forward pass failed: {e:?}"))?;
             let out = std::hint::black_box(out);
-            times.push(t.elapsed());
+            times.push(t.stop());
             hash = fnv1a(out.iter().map(|&v| v as u8));
         }
         Ok((times, hash))
@@ -387,4 +405,47 @@ fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
     bytes.fold(FNV_OFFSET, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
+}
+
+/// One slice's wall time and, where Linux reports it, the thread's on-CPU time.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    /// Wall-clock time.
+    pub wall: Duration,
+    /// Time the thread spent running (`/proc/thread-self/schedstat`).
+    pub cpu: Option<Duration>,
+}
+
+/// A started measurement of one slice.
+struct Clock {
+    wall: Instant,
+    cpu: Option<u64>,
+}
+
+impl Clock {
+    fn start() -> Self {
+        Clock {
+            cpu: thread_cpu_ns(),
+            wall: Instant::now(),
+        }
+    }
+
+    fn stop(self) -> Sample {
+        let wall = self.wall.elapsed();
+        let cpu = match (self.cpu, thread_cpu_ns()) {
+            (Some(a), Some(b)) if b >= a => Some(Duration::from_nanos(b - a)),
+            _ => None,
+        };
+        Sample { wall, cpu }
+    }
+}
+
+/// Nanoseconds this thread has run on a CPU (the first field of Linux's schedstat).
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }

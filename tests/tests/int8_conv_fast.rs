@@ -101,14 +101,14 @@ fn check<
         shift[c] = rng.range(-14, 0);
         bias[c] = rng.range(-5000, 5000);
     }
-    let with_bias = seed % 2 == 0;
+    let with_bias = seed.is_multiple_of(2);
     let q = PerChannelQuant {
         input_zp,
         output_zp: rng.i8(),
         multiplier: &multiplier,
         shift: &shift,
         bias: with_bias.then_some(&bias),
-        clamp: if seed % 3 == 0 {
+        clamp: if seed.is_multiple_of(3) {
             Clamp { min: -20, max: 100 }
         } else {
             Clamp::NONE
@@ -117,8 +117,8 @@ fn check<
     let mut fast = map::<CO, HO, WO>();
     let mut reference = map::<CO, HO, WO>();
     fast.flat_mut().fill(77);
-    Conv2dQ::<S, P, D, G>::forward(&*x, &*w, &q, &mut *fast);
-    Conv2dQ::<S, P, D, G>::forward_reference(&*x, &*w, &q, &mut *reference);
+    Conv2dQ::<S, P, D, G>::forward(&x, &w, &q, &mut fast);
+    Conv2dQ::<S, P, D, G>::forward_reference(&x, &w, &q, &mut reference);
     match fast
         .flat()
         .iter()
