@@ -252,6 +252,9 @@ fn export_int8(
         Some(p) if p > 50.0 && p <= 100.0 => RangeMode::Percentile(p),
         Some(p) => return Err(format!("--percentile {p} is not in (50, 100]")),
     };
+    if calib_slices == 0 || report_slices == 0 {
+        return Err("--calib-slices and --report-slices must be at least 1".to_owned());
+    }
     hepaseg::quant::export_int8(&Int8Export {
         model,
         preset,
@@ -260,8 +263,8 @@ fn export_int8(
         out,
         sign,
         mode,
-        calib_slices: calib_slices.max(1),
-        val_slices: report_slices.max(1),
+        calib_slices,
+        val_slices: report_slices,
         target: if target == "liver" {
             hepaseg::data::Target::Liver
         } else {

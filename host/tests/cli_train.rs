@@ -1,5 +1,6 @@
-//! `hepaseg train` on a tiny phantom set: the loss goes down within a few dozen steps, and a
-//! run interrupted by a checkpoint and resumed equals an uninterrupted run bit for bit (CPU).
+//! `hepaseg train` on a tiny phantom set: the loss goes down within a few dozen steps, a run
+//! interrupted by a checkpoint and resumed equals an uninterrupted run bit for bit (CPU), and
+//! so does a run SIGKILLed at random points (during steps and checkpoint writes) and resumed.
 
 use hepaseg::registry::Model;
 use hepaseg::train::checkpoint::Checkpoint;
@@ -87,25 +88,199 @@ fn resume_equals_straight_run() {
         &resumed.losses[..],
         "losses of steps 3–4"
     );
-    let ca = Checkpoint::load(&a.join("last.safetensors")).unwrap();
-    let cb = Checkpoint::load(&b.join("last.safetensors")).unwrap();
-    assert_eq!(ca.meta, cb.meta);
-    let bits = |c: &Checkpoint| -> Vec<(String, Vec<u32>)> {
-        let mut v: Vec<_> = c
-            .params
-            .iter()
-            .map(|(n, _, x)| (n.clone(), x.iter().map(|f| f.to_bits()).collect()))
-            .chain(
-                c.optim
-                    .iter()
-                    .map(|(n, x)| (n.clone(), x.iter().map(|f| f.to_bits()).collect())),
-            )
+    assert_same_checkpoint(&a.join("last.safetensors"), &b.join("last.safetensors"));
+}
+
+/// Every tensor (parameters, BN statistics, optimizer state) of a checkpoint as bits, by name.
+fn checkpoint_bits(c: &Checkpoint) -> Vec<(String, Vec<u32>)> {
+    let mut v: Vec<_> = c
+        .params
+        .iter()
+        .map(|(n, _, x)| (n.clone(), x.iter().map(|f| f.to_bits()).collect()))
+        .chain(
+            c.optim
+                .iter()
+                .map(|(n, x)| (n.clone(), x.iter().map(|f| f.to_bits()).collect())),
+        )
+        .collect();
+    v.sort();
+    v
+}
+
+/// Two checkpoint files hold the same metadata and bit-identical tensors.
+fn assert_same_checkpoint(a: &Path, b: &Path) {
+    let ca = Checkpoint::load(a).unwrap();
+    let cb = Checkpoint::load(b).unwrap();
+    assert_eq!(ca.meta, cb.meta, "{} vs {}", a.display(), b.display());
+    assert!(
+        checkpoint_bits(&ca) == checkpoint_bits(&cb),
+        "parameters or optimizer state differ: {} vs {}",
+        a.display(),
+        b.display()
+    );
+}
+
+/// Where a kill lands.
+#[derive(Debug, Clone, Copy)]
+enum KillAt {
+    /// While a checkpoint is being written: as soon as the atomic writer's temporary file
+    /// shows up in the run folder.
+    CheckpointWrite,
+    /// After this many milliseconds (mostly inside a training step or validation).
+    Delay(u64),
+}
+
+/// Starts `hepaseg train ARGS`, SIGKILLs it at `at`; returns whether it was killed (false:
+/// it finished first).
+fn run_and_kill(args: &[String], run: &Path, at: KillAt) -> bool {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hepaseg"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start hepaseg train");
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "train exited with {status}");
+            return false;
+        }
+        let fire = match at {
+            KillAt::Delay(ms) => started.elapsed().as_millis() as u64 >= ms,
+            KillAt::CheckpointWrite => std::fs::read_dir(run).is_ok_and(|it| {
+                it.flatten().any(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .contains(".safetensors.tmp-")
+                })
+            }),
+        };
+        if fire {
+            child.kill().unwrap(); // SIGKILL on Unix
+            child.wait().unwrap();
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+}
+
+/// SIGKILL `hepaseg train` at random points (inside steps, while checkpoints are written),
+/// `--resume` each time, and the run ends with the same checkpoints (bit-identical tensors,
+/// optimizer state, RNG position), the same best checkpoint and the same metrics.csv as an
+/// uninterrupted run — and no temporary files left behind.
+///
+/// The random delays come from the clock; the seed is printed, and HEPASEG_KILL_SEED=S
+/// replays a failure.
+#[test]
+fn killed_and_resumed_equals_uninterrupted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    hepaseg::data::synth(&data, 4, 64, 6, 3).expect("synth");
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let cli = |out: &Path, resume: bool| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "train",
+            "--model",
+            "agcaf-net",
+            "--preset",
+            "tiny",
+            "--batch",
+            "4",
+            "--epochs",
+            "3",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "2e-3",
+            "--loss",
+            "bce-dice",
+            "--target",
+            "liver",
+            "--seed",
+            "5",
+            "--quiet",
+            "--data",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.push(data.display().to_string());
+        v.push("--out".into());
+        v.push(out.display().to_string());
+        if resume {
+            v.push("--resume".into());
+        }
+        v
+    };
+
+    let started = Instant::now();
+    assert!(!run_and_kill(&cli(&a, false), &a, KillAt::Delay(u64::MAX)));
+    let straight_ms = started.elapsed().as_millis() as u64;
+
+    let seed: u64 = std::env::var("HEPASEG_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
+    let mut state = seed | 1;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    // Kill points: checkpoint writes and random moments in the first half of the
+    // uninterrupted run's duration (start-up, data loading, steps, validation). The first
+    // process always writes a checkpoint, so the first kill always lands in a write; a later
+    // process may finish before its kill, which ends the plan.
+    let mut delay = || KillAt::Delay(next() % (straight_ms / 2).max(1));
+    let plan = [
+        KillAt::CheckpointWrite,
+        delay(),
+        delay(),
+        KillAt::CheckpointWrite,
+        delay(),
+    ];
+    println!("kill seed {seed}; uninterrupted run {straight_ms} ms; plan {plan:?}");
+    let mut kills = Vec::new();
+    for (i, at) in plan.iter().enumerate() {
+        // The first start is a plain run; later ones resume (the first with nothing to
+        // resume from when the kill came before the first checkpoint).
+        if run_and_kill(&cli(&b, i > 0), &b, *at) {
+            kills.push(*at);
+        } else {
+            break;
+        }
+    }
+    println!("killed at {kills:?}");
+    assert!(
+        matches!(kills.first(), Some(KillAt::CheckpointWrite)),
+        "the first run was not killed during its first checkpoint write"
+    );
+    // Finish.
+    assert!(!run_and_kill(&cli(&b, true), &b, KillAt::Delay(u64::MAX)));
+
+    assert_same_checkpoint(&a.join("last.safetensors"), &b.join("last.safetensors"));
+    assert_same_checkpoint(&a.join("best.safetensors"), &b.join("best.safetensors"));
+    assert_eq!(
+        std::fs::read_to_string(a.join("metrics.csv")).unwrap(),
+        std::fs::read_to_string(b.join("metrics.csv")).unwrap(),
+        "metrics.csv differs"
+    );
+    let files = |dir: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
         v.sort();
         v
     };
-    assert!(
-        bits(&ca) == bits(&cb),
-        "parameters or optimizer state differ"
-    );
+    assert_eq!(files(&b), files(&a), "temporary files left behind");
+    assert!(files(&b).contains(&"last.safetensors".to_string()));
 }

@@ -155,6 +155,12 @@ pub fn detect_layout(root: &Path) -> Result<(PathBuf, Layout), DataError> {
     if lits_nifti::detect(root) {
         return Ok((root.to_path_buf(), Layout::LitsNifti));
     }
+    if root.exists() && !root.is_dir() {
+        return Err(DataError::UnknownLayout {
+            path: root.to_path_buf(),
+            detail: "this is a file; a dataset is a folder (lits-png, LiTS NIfTI or MSD)".into(),
+        });
+    }
     if !root.is_dir() {
         return Err(DataError::MissingFile {
             path: root.to_path_buf(),

@@ -109,6 +109,20 @@ pub enum DataError {
         /// Mask size (width, height, depth).
         mask_dims: [usize; 3],
     },
+    /// An image holds NaN or an infinity (after scaling): corrupt data, which windowing would
+    /// otherwise turn silently into air or bone.
+    #[error(
+        "{}: voxel (x {}, y {}, z {}) is {value}; a CT volume must hold finite values",
+        .path.display(), .voxel[0], .voxel[1], .voxel[2]
+    )]
+    NonFiniteVoxel {
+        /// The volume file.
+        path: PathBuf,
+        /// Its position `[x, y, z]` (the first one in file order).
+        voxel: [usize; 3],
+        /// The value.
+        value: f32,
+    },
     /// A segmentation contains a value other than 0 (background), 1 (liver) or 2 (tumour).
     #[error(
         "{}: invalid label {value} (expected 0 background, 1 liver, 2 tumour)",
@@ -201,6 +215,7 @@ impl DataError {
             | DataError::UnsupportedDatatype { path, .. }
             | DataError::WrongDimensions { path, .. }
             | DataError::InvalidLabel { path, .. }
+            | DataError::NonFiniteVoxel { path, .. }
             | DataError::MissingColumn { path, .. }
             | DataError::BadCsv { path, .. }
             | DataError::BadManifest { path, .. }

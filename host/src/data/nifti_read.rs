@@ -329,13 +329,22 @@ fn scaling(info: &NiftiInfo) -> Option<(f64, f64)> {
 pub fn read_volume(path: &Path) -> Result<Volume<f32>, DataError> {
     let (info, raw) = read_raw(path)?;
     let scale = scaling(&info);
-    let data = decode_voxels(&info, &raw)
+    let data: Vec<f32> = decode_voxels(&info, &raw)
         .into_iter()
         .map(|v| match scale {
             Some((s, i)) => (v * s + i) as f32,
             None => v as f32,
         })
         .collect();
+    if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+        let [w, h, _] = info.dims;
+        let plane = (w * h).max(1);
+        return Err(DataError::NonFiniteVoxel {
+            path: path.to_path_buf(),
+            voxel: [i % w.max(1), i % plane / w.max(1), i / plane],
+            value: data[i],
+        });
+    }
     Volume::new(info.dims, data, info.geometry).ok_or_else(|| DataError::WrongDimensions {
         path: path.to_path_buf(),
         detail: "voxel count does not match the dimensions".into(),

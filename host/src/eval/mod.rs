@@ -470,6 +470,12 @@ fn evaluate_picking(a: &EvalArgs, picker: &mut Picker) -> Result<Evaluation, Str
 
 /// Runs `hepaseg eval`; returns the table (and what was written).
 pub fn run(a: &EvalArgs) -> Result<String, String> {
+    if !a.threshold.is_finite() {
+        return Err(format!(
+            "--threshold must be a finite logit, not {}",
+            a.threshold
+        ));
+    }
     let n_pick = |n: usize| if a.overlays.is_some() { n } else { 0 };
     let mut picker = Picker::new(n_pick(a.worst), n_pick(a.best));
     let evaluation = evaluate_picking(a, &mut picker)?;

@@ -228,15 +228,15 @@ pub fn train(args: &TrainArgs) -> Result<TrainReport, String> {
                 .into(),
         );
     }
-    if args.batch < 2 {
-        return Err(
-            "--batch must be at least 2 (batch norm needs more than one value per \
-                    channel on 1×1 maps)"
-                .into(),
-        );
-    }
-    let entry = crate::blob::network(args.model, &args.preset)
-        .ok_or_else(|| format!("unknown preset `{}` for {}", args.preset, args.model.name()))?;
+    check_settings(args)?;
+    let entry = crate::blob::network(args.model, &args.preset).ok_or_else(|| {
+        format!(
+            "unknown preset `{}` for {}; known presets: {}",
+            args.preset,
+            args.model.name(),
+            crate::registry::presets(args.model).join(", ")
+        )
+    })?;
     let size = entry
         .params
         .first()
@@ -265,21 +265,29 @@ pub fn train(args: &TrainArgs) -> Result<TrainReport, String> {
     let per_epoch = batch_plan(splits.train.len(), &loader, 0).len() as u64;
     if per_epoch == 0 {
         return Err(format!(
-            "the training split has {} slices, fewer than one batch of {}",
+            "{}: the training split has {} slices, fewer than one batch of {}",
+            args.data.display(),
             splits.train.len(),
             args.batch
         ));
     }
-    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let mut new_folder = NewRunFolder::create(&args.out)?;
+    remove_stale_temp_files(&args.out);
     crate::report::write_config(args)?;
     let mut run = Run::new(args, per_epoch * args.epochs)?;
-    if args.resume {
-        run.resume(&args.out.join("last.safetensors"))?;
+    let last = args.out.join("last.safetensors");
+    if args.resume && last.exists() {
+        run.resume(&last)?;
+    } else if args.resume {
+        // Killed before its first checkpoint: nothing to continue, so start from scratch
+        // (the run is seeded, so this is the same run).
+        eprintln!(
+            "hepaseg train: no checkpoint in {} yet; starting from step 0",
+            args.out.display()
+        );
     }
     let csv = args.out.join("metrics.csv");
-    if !csv.exists() {
-        std::fs::write(&csv, "epoch,step,train_loss,val_dice,val_iou,lr\n").map_err(err)?;
-    }
+    restart_metrics(&csv, run.prog.epoch)?;
     let started = Instant::now();
     let bar = progress_bar(args.quiet, per_epoch * args.epochs, run.prog.step);
     let mut report = TrainReport {
@@ -346,22 +354,137 @@ pub fn train(args: &TrainArgs) -> Result<TrainReport, String> {
         if best {
             run.prog.best_dice = dice;
         }
+        // `best` before `last`: a kill between the two resumes from the previous `last` and
+        // redoes this epoch, writing the same `best` again (the other order would resume past
+        // a best epoch whose `best.safetensors` was never written).
         let ckpt = run.checkpoint()?;
-        ckpt.save(&args.out.join("last.safetensors"))?;
         if best {
             ckpt.save(&args.out.join("best.safetensors"))?;
         }
+        ckpt.save(&last)?;
     }
     // stopped early (time/steps): keep the exact position
     if run.prog.step_in_epoch > 0 {
         run.checkpoint()?.save(&args.out.join("last.safetensors"))?;
     }
     bar.finish_and_clear();
+    new_folder.keep();
     let took = started.elapsed().as_secs_f64();
     report.steps = run.prog.step;
     report.best_dice = run.prog.best_dice;
     report.steps_per_s = report.losses.len() as f64 / took.max(1e-9);
     Ok(report)
+}
+
+/// The run folder, removed again if this invocation created it and fails before writing a
+/// checkpoint (a bad slice found at the first batch, a NaN loss at step 1): a failed run
+/// leaves no folder holding only a metrics header behind.
+struct NewRunFolder<'a> {
+    path: &'a Path,
+    created: bool,
+}
+
+impl<'a> NewRunFolder<'a> {
+    fn create(path: &'a Path) -> Result<Self, String> {
+        let created = !path.exists();
+        std::fs::create_dir_all(path)
+            .map_err(|e| format!("{}: cannot create the run folder: {e}", path.display()))?;
+        Ok(Self { path, created })
+    }
+
+    /// The run succeeded: the folder stays.
+    fn keep(&mut self) {
+        self.created = false;
+    }
+}
+
+impl Drop for NewRunFolder<'_> {
+    fn drop(&mut self) {
+        if self.created && !self.path.join("last.safetensors").exists() {
+            let _ = std::fs::remove_dir_all(self.path);
+        }
+    }
+}
+
+/// The header of `metrics.csv`.
+const METRICS_HEAD: &str = "epoch,step,train_loss,val_dice,val_iou,lr";
+
+/// Rewrites `csv` (atomically) to its header and the rows of the first `epochs` epochs — the
+/// ones the checkpoint being resumed from has seen. A run killed after logging an epoch but
+/// before checkpointing it redoes that epoch, and must not log it twice; a torn last row from a
+/// kill mid-append goes too. A fresh run (`epochs` 0) starts a new file.
+fn restart_metrics(csv: &Path, epochs: u64) -> Result<(), String> {
+    let old = if epochs > 0 {
+        std::fs::read_to_string(csv).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let mut text = format!("{METRICS_HEAD}\n");
+    for line in old.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let done = fields.len() == METRICS_HEAD.split(',').count()
+            && fields[0].parse::<u64>().is_ok_and(|e| e <= epochs);
+        if done {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    crate::data::atomic::write_bytes_atomic(csv, text.as_bytes()).map_err(err)
+}
+
+/// Removes the temporary files of atomic writes that a killed run left in `dir` (hidden
+/// `.<name>.tmp-<pid>-<n>` files next to the checkpoints and the metrics).
+fn remove_stale_temp_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let ours = [
+            "last.safetensors",
+            "best.safetensors",
+            "metrics.csv",
+            crate::report::CONFIG,
+            crate::report::CURVES,
+        ]
+        .iter()
+        .any(|f| name.starts_with(&format!(".{f}.tmp-")));
+        if ours {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Refuses out-of-range settings before anything is read or written, naming the option, so a
+/// typo never costs a dataset scan or leaves an empty run folder behind.
+fn check_settings(args: &TrainArgs) -> Result<(), String> {
+    if args.batch < 2 {
+        return Err(
+            "--batch must be at least 2 (batch norm needs more than one value per \
+                    channel on 1×1 maps)"
+                .into(),
+        );
+    }
+    if args.epochs == 0 {
+        return Err("--epochs must be at least 1".into());
+    }
+    if args.max_steps == Some(0) {
+        return Err("--max-steps must be at least 1".into());
+    }
+    let positive = |name: &str, v: Option<f64>| match v {
+        Some(v) if !(v.is_finite() && v > 0.0) => {
+            Err(format!("{name} must be a finite number above 0, not {v}"))
+        }
+        _ => Ok(()),
+    };
+    positive("--lr", args.lr)?;
+    positive("--max-minutes", args.max_minutes)?;
+    match args.weight_decay {
+        Some(v) if !(v.is_finite() && v >= 0.0) => Err(format!(
+            "--weight-decay must be a finite number ≥ 0, not {v}"
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn preset_size(model: Model, preset: &str) -> usize {
