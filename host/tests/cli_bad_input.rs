@@ -361,7 +361,9 @@ fn train_refusals() {
 fn segment_refusals() {
     let b = bench();
     let seg = |blob: &'static str, input: &'static str, extra: &[&'static str]| {
-        let mut v = vec!["segment", "--blob", blob, input, "--out", "out"];
+        let mut v = vec![
+            "segment", "--engine", "f32", "--blob", blob, input, "--out", "out",
+        ];
         v.extend_from_slice(extra);
         v
     };
@@ -498,13 +500,17 @@ fn eval_export_synth_keygen_refusals() {
         ),
         (
             "eval --blob: dataset is an empty folder",
-            &["eval", "--blob", "a.hseg", "--data", "empty"],
+            &[
+                "eval", "--engine", "f32", "--blob", "a.hseg", "--data", "empty",
+            ],
             &["empty", "unknown dataset layout"],
         ),
         (
             "eval --blob: --threshold NaN",
             &[
                 "eval",
+                "--engine",
+                "f32",
                 "--blob",
                 "a.hseg",
                 "--data",

@@ -273,7 +273,6 @@ pub fn train(args: &TrainArgs) -> Result<TrainReport, String> {
     }
     let mut new_folder = NewRunFolder::create(&args.out)?;
     remove_stale_temp_files(&args.out);
-    crate::report::write_config(args)?;
     let mut run = Run::new(args, per_epoch * args.epochs)?;
     let last = args.out.join("last.safetensors");
     if args.resume && last.exists() {
@@ -286,6 +285,8 @@ pub fn train(args: &TrainArgs) -> Result<TrainReport, String> {
             args.out.display()
         );
     }
+    // After the resume checks, so a refused resume leaves the run folder as it was.
+    crate::report::write_config(args)?;
     let csv = args.out.join("metrics.csv");
     restart_metrics(&csv, run.prog.epoch)?;
     let started = Instant::now();
