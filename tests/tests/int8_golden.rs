@@ -2,8 +2,9 @@
 //! networks (quantized by the host exporter; `host/tests/cli_quant_engine.rs` and
 //! `cli_quant_cafct.rs` check that it still writes exactly these bytes) and their input are
 //! checked in under `tests/data/golden/`, and the FNV-1a 64 hash of the int8 logits (with
-//! their zero point and scale bits) must be the same checked-in value in every profile. CI
-//! runs this test in the test profile and again in release.
+//! their zero point and scale bits) must be the same checked-in value in every profile, and
+//! on every thread of a concurrent run. CI runs this test in the test profile and again in
+//! release.
 
 use hepaseg_core::blob::{Blob, SignaturePolicy};
 use hepaseg_core::nets::{agcaf::AgcafTiny, cafct::CafctTiny, Int8Network};
@@ -28,13 +29,24 @@ fn hash<N: Int8Network>(blob: &[u8]) -> u64 {
     let words = aligned(blob);
     let bytes = &bytemuck::cast_slice::<u64, u8>(&words)[..blob.len()];
     let b = Blob::for_network::<N>(bytes, SignaturePolicy::Optional).unwrap();
-    let input: Vec<f32> = INPUT
+    hash_forward::<N>(&b)
+}
+
+/// The golden input slice.
+fn input() -> Vec<f32> {
+    INPUT
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
+        .collect()
+}
+
+/// One int8 forward of the golden input on a fresh arena of this thread; the hash of its
+/// logits, zero point and scale.
+fn hash_forward<N: Int8Network>(b: &Blob<'_>) -> u64 {
+    let input = input();
     let mut arena = vec![0u64; N::ARENA_BYTES_INT8.div_ceil(8)];
     let arena = &mut bytemuck::cast_slice_mut::<u64, u8>(&mut arena)[..N::ARENA_BYTES_INT8];
-    let (q, quant) = N::forward_int8_flat(&b, &input, arena).unwrap();
+    let (q, quant) = N::forward_int8_flat(b, &input, arena).unwrap();
     q.iter()
         .map(|&v| v as u8)
         .chain([quant.zero_point as u8])
@@ -54,4 +66,44 @@ fn agcaf_tiny_int8_logits_hash() {
 fn cafct_tiny_int8_logits_hash() {
     let h = hash::<CafctTiny>(CAFCT_BLOB);
     assert_eq!(h, CAFCT_TINY, "0x{h:016x}");
+}
+
+/// Determinism under load: both networks' int8 forwards run at the same time on 8 threads
+/// (separate arenas, one shared blob each, three forwards per thread) and every one of them
+/// gives the golden bits — no shared mutable state, no scheduling-dependent arithmetic.
+#[test]
+fn golden_logits_under_concurrent_forwards() {
+    let (a, c) = (aligned(AGCAF_BLOB), aligned(CAFCT_BLOB));
+    let a = &bytemuck::cast_slice::<u64, u8>(&a)[..AGCAF_BLOB.len()];
+    let c = &bytemuck::cast_slice::<u64, u8>(&c)[..CAFCT_BLOB.len()];
+    let agcaf = Blob::for_network::<AgcafTiny>(a, SignaturePolicy::Optional).unwrap();
+    let cafct = Blob::for_network::<CafctTiny>(c, SignaturePolicy::Optional).unwrap();
+    const THREADS: usize = 8;
+    const RUNS: usize = 3;
+    let hashes: Vec<(usize, Vec<u64>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (agcaf, cafct) = (&agcaf, &cafct);
+                s.spawn(move || {
+                    let runs = (0..RUNS)
+                        .map(|_| {
+                            if t % 2 == 0 {
+                                hash_forward::<AgcafTiny>(agcaf)
+                            } else {
+                                hash_forward::<CafctTiny>(cafct)
+                            }
+                        })
+                        .collect();
+                    (t, runs)
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    for (t, runs) in hashes {
+        let golden = if t % 2 == 0 { AGCAF_TINY } else { CAFCT_TINY };
+        for (r, h) in runs.iter().enumerate() {
+            assert_eq!(*h, golden, "thread {t}, run {r}: 0x{h:016x}");
+        }
+    }
 }
