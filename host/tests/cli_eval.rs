@@ -763,6 +763,8 @@ fn report_curves_summary_and_f32_vs_int8() {
         written.contains("| loss | (network default) |"),
         "{written}"
     );
+    assert!(written.contains("| schedule | `poly` |"), "{written}");
+    assert!(written.contains("| max_steps | (no limit) |"), "{written}");
     // f32 vs int8 on the validation split, as `eval` computes each of them.
     let (jc, j8) = (p("ck.json"), p("i8.json"));
     let ckpt = t.run.join("best.safetensors");

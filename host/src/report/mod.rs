@@ -58,9 +58,15 @@ pub struct ReportArgs {
 }
 
 /// Writes `RUN_DIR/config.json`: the options of a training run as given (`null`: the
-/// network's default recipe), so that a report can state them.
+/// network's default recipe, or no limit for `max_*`), so that a report can state them.
 pub fn write_config(a: &TrainArgs) -> Result<(), String> {
     let opt = |v: Option<String>| v.map_or(serde_json::Value::Null, serde_json::Value::String);
+    // The names the command line takes (`bce-dice`, not the Rust variant).
+    fn name(v: impl clap::ValueEnum) -> String {
+        v.to_possible_value()
+            .map(|p| p.get_name().to_owned())
+            .unwrap_or_default()
+    }
     let json = serde_json::json!({
         "data": a.data.display().to_string(),
         "model": a.model.name(),
@@ -69,10 +75,10 @@ pub fn write_config(a: &TrainArgs) -> Result<(), String> {
         "epochs": a.epochs,
         "batch": a.batch,
         "lr": a.lr,
-        "optimizer": opt(a.optimizer.map(|o| format!("{o:?}").to_lowercase())),
+        "optimizer": opt(a.optimizer.map(name)),
         "weight_decay": a.weight_decay,
-        "schedule": format!("{:?}", a.schedule).to_lowercase(),
-        "loss": opt(a.loss.map(|l| format!("{l:?}").to_lowercase())),
+        "schedule": name(a.schedule),
+        "loss": opt(a.loss.map(name)),
         "seed": a.seed,
         "liver_slices_only": a.liver_slices_only,
         "max_minutes": a.max_minutes,
@@ -148,8 +154,9 @@ fn checkpoint_path(run_dir: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn md_value(v: &serde_json::Value) -> String {
+fn md_value(key: &str, v: &serde_json::Value) -> String {
     match v {
+        serde_json::Value::Null if key.starts_with("max_") => "(no limit)".into(),
         serde_json::Value::Null => "(network default)".into(),
         serde_json::Value::String(s) => format!("`{s}`"),
         other => format!("`{other}`"),
@@ -206,7 +213,7 @@ pub fn run(a: &ReportArgs) -> Result<String, String> {
     match &config {
         Some(serde_json::Value::Object(map)) => {
             for (k, v) in map {
-                let _ = writeln!(md, "| {k} | {} |", md_value(v));
+                let _ = writeln!(md, "| {k} | {} |", md_value(k, v));
             }
         }
         _ => {
