@@ -15,7 +15,11 @@
 //! every product and pair sum far from its only overflow case (`−32768 · −32768 · 2`).
 
 use super::conv_fast::{Acc, WTile, XTile, CT, TW};
-use safe_arch::{add_i32_m256i, m256i, mul_i16_horizontal_add_m256i, set_splat_i32_m256i};
+use safe_arch::{
+    add_i32_m256i, convert_to_i16_m256i_from_i8_m128i, m128i, m256i, mul_i16_horizontal_add_m256i,
+    set_splat_i16_m256i, set_splat_i32_m256i, shuffle_abi_i128z_all_m256i, sub_i16_m256i,
+    unpack_high_i16_m256i, unpack_low_i16_m256i,
+};
 
 /// `acc[c][j] += Σ_p x[p][2j]·w_lo[c][p] + x[p][2j+1]·w_hi[c][p]` over the first `np` pairs.
 #[inline]
@@ -36,4 +40,20 @@ pub(crate) fn micro_kernel(xt: &XTile, wt: &WTile, np: usize, acc: &mut Acc) {
         }
     }
     *acc = bytemuck::cast(r);
+}
+
+/// `dst[2j] = a[j] − zp`, `dst[2j + 1] = b[j] − zp` for 16 columns: sign-extend both runs to
+/// `i16`, subtract the zero point, interleave (`vpunpck{l,h}wd` work within 128-bit lanes, so
+/// a `vperm2i128` pair puts the columns back in order).
+#[inline]
+pub(crate) fn pack_pair(dst: &mut [i16; 2 * TW], a: &[i8; TW], b: &[i8; TW], zp: i16) {
+    let z = set_splat_i16_m256i(zp);
+    let a16 = sub_i16_m256i(convert_to_i16_m256i_from_i8_m128i(m128i::from(*a)), z);
+    let b16 = sub_i16_m256i(convert_to_i16_m256i_from_i8_m128i(m128i::from(*b)), z);
+    // lo: columns 0–3 | 8–11, hi: columns 4–7 | 12–15 (as [a, b] pairs).
+    let lo = unpack_low_i16_m256i(a16, b16);
+    let hi = unpack_high_i16_m256i(a16, b16);
+    let first = shuffle_abi_i128z_all_m256i::<0x20>(lo, hi);
+    let second = shuffle_abi_i128z_all_m256i::<0x31>(lo, hi);
+    *dst = bytemuck::cast([first, second]);
 }

@@ -173,7 +173,9 @@ pub(crate) fn conv<const CO: usize>(
 
 /// Fills the input tile with `rc` terms starting at `term` for output row `oh`, columns
 /// `ow0..ow0 + tw`; returns the term after the chunk. Taps in the padding, columns past `tw`
-/// and the zero partner of an odd last term are 0.
+/// and the zero partner of an odd last term are 0. Pairs whose two taps read 16 whole input
+/// columns (stride 1, away from the borders: most of them) take the vectorised
+/// [`pack_pair`].
 #[allow(clippy::too_many_arguments)]
 fn pack_input(
     xt: &mut XTile,
@@ -185,48 +187,107 @@ fn pack_input(
     rc: usize,
     zp: i16,
 ) -> Term {
-    let plane = g.h * g.w;
-    for i in 0..rc.div_ceil(2) * 2 {
-        let (p, s) = (i / 2, i % 2);
-        let dst = &mut xt[p];
-        if i >= rc {
-            for j in 0..TW {
-                dst[2 * j + s] = 0;
-            }
-            continue;
-        }
-        let Term { cl, kh, kw } = term;
+    let at = (oh, ow0, tw);
+    for (p, dst) in xt[..rc.div_ceil(2)].iter_mut().enumerate() {
+        let a = term;
         term = term.next(g.k);
-        let ih = oh * g.stride + kh * g.dilation;
-        let (lo, hi, _) = cols[kw];
-        // Columns of this tile whose tap is inside the image.
-        let ja = lo.saturating_sub(ow0).min(tw);
-        let jb = hi.saturating_sub(ow0).min(tw).max(ja);
-        if ih < g.pad || ih >= g.h + g.pad || ja == jb {
-            for j in 0..TW {
-                dst[2 * j + s] = 0;
-            }
-            continue;
-        }
-        let row = &xg[cl * plane + (ih - g.pad) * g.w..][..g.w];
-        for j in 0..ja {
-            dst[2 * j + s] = 0;
-        }
-        let first = (ow0 + ja) * g.stride + kw * g.dilation - g.pad;
-        if g.stride == 1 {
-            for (j, &v) in (ja..jb).zip(&row[first..first + (jb - ja)]) {
-                dst[2 * j + s] = i16::from(v) - zp;
-            }
+        let b = if 2 * p + 1 < rc {
+            let b = term;
+            term = term.next(g.k);
+            Some(b)
         } else {
-            for (n, j) in (ja..jb).enumerate() {
-                dst[2 * j + s] = i16::from(row[first + n * g.stride]) - zp;
+            None
+        };
+        let whole = |t: Term| whole_run(g, xg, cols, at, t);
+        match (whole(a), b.and_then(whole)) {
+            (Some(ra), Some(rb)) => pack_pair(dst, ra, rb, zp),
+            _ => {
+                pack_term(dst, 0, g, xg, cols, at, Some(a), zp);
+                pack_term(dst, 1, g, xg, cols, at, b, zp);
             }
-        }
-        for j in jb..TW {
-            dst[2 * j + s] = 0;
         }
     }
     term
+}
+
+/// The 16 input values term `t` reads for a whole tile, when they are consecutive and all
+/// inside the image (stride 1, full tile, row and columns away from the padding).
+#[inline]
+fn whole_run<'x>(
+    g: &Geometry,
+    xg: &'x [i8],
+    cols: &[(usize, usize, usize)],
+    (oh, ow0, tw): (usize, usize, usize),
+    t: Term,
+) -> Option<&'x [i8; TW]> {
+    let ih = oh * g.stride + t.kh * g.dilation;
+    let (lo, hi, _) = cols[t.kw];
+    if g.stride != 1 || tw != TW || ih < g.pad || ih >= g.h + g.pad || lo > ow0 || hi < ow0 + TW {
+        return None;
+    }
+    let first = (t.cl * g.h + ih - g.pad) * g.w + ow0 + t.kw * g.dilation - g.pad;
+    xg.get(first..first + TW)?.try_into().ok()
+}
+
+/// Interleaves two whole runs: `dst[2j] = a[j] − zp`, `dst[2j + 1] = b[j] − zp`.
+#[inline]
+fn pack_pair(dst: &mut [i16; 2 * TW], a: &[i8; TW], b: &[i8; TW], zp: i16) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    super::conv_avx2::pack_pair(dst, a, b, zp);
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
+    for (d, (&va, &vb)) in dst.chunks_exact_mut(2).zip(a.iter().zip(b)) {
+        d[0] = i16::from(va) - zp;
+        d[1] = i16::from(vb) - zp;
+    }
+}
+
+/// Writes term `t` (or zeros for `None`) into slot `s` (0 or 1) of every column of `dst`.
+#[allow(clippy::too_many_arguments)]
+fn pack_term(
+    dst: &mut [i16; 2 * TW],
+    s: usize,
+    g: &Geometry,
+    xg: &[i8],
+    cols: &[(usize, usize, usize)],
+    (oh, ow0, tw): (usize, usize, usize),
+    t: Option<Term>,
+    zp: i16,
+) {
+    let plane = g.h * g.w;
+    let Some(Term { cl, kh, kw }) = t else {
+        for j in 0..TW {
+            dst[2 * j + s] = 0;
+        }
+        return;
+    };
+    let ih = oh * g.stride + kh * g.dilation;
+    let (lo, hi, _) = cols[kw];
+    // Columns of this tile whose tap is inside the image.
+    let ja = lo.saturating_sub(ow0).min(tw);
+    let jb = hi.saturating_sub(ow0).min(tw).max(ja);
+    if ih < g.pad || ih >= g.h + g.pad || ja == jb {
+        for j in 0..TW {
+            dst[2 * j + s] = 0;
+        }
+        return;
+    }
+    let row = &xg[cl * plane + (ih - g.pad) * g.w..][..g.w];
+    for j in 0..ja {
+        dst[2 * j + s] = 0;
+    }
+    let first = (ow0 + ja) * g.stride + kw * g.dilation - g.pad;
+    if g.stride == 1 {
+        for (j, &v) in (ja..jb).zip(&row[first..first + (jb - ja)]) {
+            dst[2 * j + s] = i16::from(v) - zp;
+        }
+    } else {
+        for (n, j) in (ja..jb).enumerate() {
+            dst[2 * j + s] = i16::from(row[first + n * g.stride]) - zp;
+        }
+    }
+    for j in jb..TW {
+        dst[2 * j + s] = 0;
+    }
 }
 
 /// Packs one output channel's weights of a chunk (`wr`, possibly empty for a padding channel)
