@@ -57,3 +57,10 @@ pub(crate) fn pack_pair(dst: &mut [i16; 2 * TW], a: &[i8; TW], b: &[i8; TW], zp:
     let second = shuffle_abi_i128z_all_m256i::<0x31>(lo, hi);
     *dst = bytemuck::cast([first, second]);
 }
+
+/// Eight weight pairs from sixteen weights: `vpmovsxbw` gives the weights as sixteen `i16`,
+/// which read as eight `i32` are the pairs (low half first, x86 being little-endian).
+#[inline]
+pub(crate) fn widen16(dst: &mut [i32; 8], src: &[i8; 16]) {
+    *dst = bytemuck::cast(convert_to_i16_m256i_from_i8_m128i(m128i::from(*src)));
+}

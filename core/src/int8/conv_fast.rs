@@ -291,13 +291,32 @@ fn pack_term(
 }
 
 /// Packs one output channel's weights of a chunk (`wr`, possibly empty for a padding channel)
-/// into `np` pairs.
+/// into `np` pairs. A pair is the two weights sign-extended to `i16`, low half first — on a
+/// little-endian machine exactly the `i16` sequence of the weights, so whole runs of 16
+/// weights (8 pairs) are one sign extension ([`widen16`]).
 #[inline]
 fn pack_weights(row: &mut [i32; NP], wr: &[i8], np: usize) {
-    for (p, slot) in row[..np].iter_mut().enumerate() {
+    let whole = wr.len() / 16;
+    for (dst, src) in row.chunks_exact_mut(8).zip(wr.chunks_exact(16)).take(whole) {
+        if let (Ok(dst), Ok(src)) = (<&mut [i32; 8]>::try_from(dst), <&[i8; 16]>::try_from(src)) {
+            widen16(dst, src);
+        }
+    }
+    for (p, slot) in row[..np].iter_mut().enumerate().skip(whole * 8) {
         let lo = wr.get(2 * p).copied().unwrap_or(0);
         let hi = wr.get(2 * p + 1).copied().unwrap_or(0);
         *slot = pair(lo, hi);
+    }
+}
+
+/// Eight pairs from sixteen weights: `dst[p] = pair(src[2p], src[2p + 1])`.
+#[inline]
+fn widen16(dst: &mut [i32; 8], src: &[i8; 16]) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    super::conv_avx2::widen16(dst, src);
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
+    for (d, s) in dst.iter_mut().zip(src.chunks_exact(2)) {
+        *d = pair(s[0], s[1]);
     }
 }
 
