@@ -1,6 +1,8 @@
 //! `hepaseg train` on a tiny phantom set: the loss goes down within a few dozen steps, a run
-//! interrupted by a checkpoint and resumed equals an uninterrupted run bit for bit (CPU), and
-//! so does a run SIGKILLed at random points (during steps and checkpoint writes) and resumed.
+//! interrupted by a checkpoint and resumed equals an uninterrupted run bit for bit (CPU, both
+//! networks: CAFCT-Net's ASPP dropout replays the device RNG), and so does a run SIGKILLed at
+//! random points (during steps and checkpoint writes) and resumed; a CAFCT-Net checkpoint
+//! exports to a blob whose core forward equals the host model's.
 
 use hepaseg::registry::Model;
 use hepaseg::train::checkpoint::Checkpoint;
@@ -73,12 +75,22 @@ fn resume_equals_straight_run() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     phantoms(&data);
-    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let straight = train(&args(&data, &a, 4)).expect("straight");
-    train(&args(&data, &b, 2)).expect("first half");
+    for model in [Model::AgcafNet, Model::CafctNet] {
+        resume_case(&data, &tmp.path().join(model.name()), model);
+    }
+}
+
+fn resume_case(data: &Path, dir: &Path, model: Model) {
+    let args = |out: &Path, steps| TrainArgs {
+        model,
+        ..args(data, out, steps)
+    };
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    let straight = train(&args(&a, 4)).expect("straight");
+    train(&args(&b, 2)).expect("first half");
     let resumed = train(&TrainArgs {
         resume: true,
-        ..args(&data, &b, 4)
+        ..args(&b, 4)
     })
     .expect("resumed");
     assert_eq!(straight.steps, 4);
@@ -283,4 +295,67 @@ fn killed_and_resumed_equals_uninterrupted() {
     };
     assert_eq!(files(&b), files(&a), "temporary files left behind");
     assert!(files(&b).contains(&"last.safetensors".to_string()));
+}
+
+/// A few CAFCT-Net steps, then `export --checkpoint`: core loads the blob, and its f32
+/// forward equals the host model (trained parameters, eval mode) on a phantom-like input.
+#[test]
+fn cafct_trains_and_exports_a_blob_core_runs() {
+    use dfdx::prelude::*;
+    use hepaseg::core::blob::{BlobParams, SignaturePolicy};
+    use hepaseg::segment::BlobFile;
+    use hepaseg_core::nets::{cafct::tiny::Net, Network};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    phantoms(&data);
+    let out = tmp.path().join("run");
+    let r = train(&TrainArgs {
+        model: Model::CafctNet,
+        epochs: 1,
+        ..args(&data, &out, 6)
+    })
+    .expect("train");
+    println!("tiny CAFCT-Net: {r}; losses {:?}", r.losses);
+    assert_eq!(r.losses.len(), 6);
+    assert!(r.losses.iter().all(|l| l.is_finite()));
+    let ckpt = out.join("last.safetensors");
+    let blob = tmp.path().join("cafct.hseg");
+    let text = hepaseg::train::run::export_checkpoint(Model::CafctNet, &ckpt, &blob, None)
+        .expect("export");
+    assert!(text.contains("cafct-net"), "{text}");
+    // the blob runs in core
+    let file = BlobFile::read(&blob).unwrap();
+    let params = BlobParams::from_bytes::<Net>(file.bytes(), SignaturePolicy::Optional).unwrap();
+    let x: Vec<f32> = (0..64 * 64)
+        .map(|i| (((i % 64) as f32 / 9.0).sin() * ((i / 64) as f32 / 7.0).cos() + 1.0) / 2.0)
+        .collect();
+    let mut arena = vec![0u64; Net::ARENA_BYTES.div_ceil(8)];
+    let bytes = &mut bytemuck::cast_slice_mut::<u64, u8>(&mut arena)[..Net::ARENA_BYTES];
+    let core = Net::forward_flat(&params, &x, bytes).unwrap().to_vec();
+    // and equals the host model with the checkpoint's tensors
+    let ck = Checkpoint::load(&ckpt).unwrap();
+    let mut store = hepaseg::nn::ParamStore::<f32, Cpu>::new(Cpu::default(), 0);
+    let net = hepaseg::models::build(Model::CafctNet, "tiny", &mut store).unwrap();
+    let ids: Vec<_> = store
+        .iter()
+        .map(|(id, p)| (id, p.name().to_string()))
+        .collect();
+    for (id, name) in ids {
+        let (_, _, v) = ck.params.iter().find(|(n, _, _)| *n == name).unwrap();
+        store.set_values_f32(id, v).unwrap();
+    }
+    store.set_mode(hepaseg::nn::Mode::Eval);
+    let t = store
+        .device()
+        .tensor_from_vec(x, (1usize, 1usize, 64usize, 64usize));
+    let host = net.forward(&mut store, t).unwrap().as_vec();
+    let scale = core.iter().fold(1f32, |m, v| m.max(v.abs()));
+    let diff = host
+        .iter()
+        .zip(&core)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        diff / scale <= 1e-4,
+        "host vs core on trained weights: {diff} / {scale}"
+    );
 }

@@ -10,7 +10,7 @@
 use dfdx::prelude::*;
 use hepaseg::models::HostNetwork;
 use hepaseg::nn::{Mode, ParamStore};
-use hepaseg_core::nets::{agcaf, Network};
+use hepaseg_core::nets::{agcaf, cafct, Network};
 use hepaseg_core::params::SliceParams;
 use std::time::Instant;
 
@@ -105,4 +105,23 @@ fn agcaf_tiny_ablations_match_core() {
 #[ignore = "edge preset: slower (run with --release -- --ignored)"]
 fn agcaf_edge_matches_core() {
     parity::<agcaf::edge::Net>();
+}
+
+#[test]
+fn cafct_tiny_matches_core() {
+    parity::<cafct::tiny::Net>();
+}
+
+#[test]
+fn cafct_tiny_ablations_match_core() {
+    parity::<cafct::tiny_no_transformer::Net>();
+    parity::<cafct::tiny_no_aff::Net>();
+    parity::<cafct::tiny_no_aspp::Net>();
+    parity::<cafct::tiny_no_ag::Net>();
+}
+
+#[test]
+#[ignore = "edge preset: slower (run with --release -- --ignored)"]
+fn cafct_edge_matches_core() {
+    parity::<cafct::edge::Net>();
 }

@@ -7,14 +7,15 @@
 mod nn_support;
 
 use dfdx::prelude::*;
+use hepaseg::models::{CafctConfig, CafctNet};
 use hepaseg::nn::layout::{
     concat_channels, crop, map_to_tokens, narrow_channels, split_halves, tokens_to_map,
 };
 use hepaseg::nn::{
-    adaptive_avg_pool, adaptive_max_pool, global_avg_pool, resize_bilinear, AlignCorners,
+    adaptive_avg_pool, adaptive_max_pool, gelu, global_avg_pool, resize_bilinear, AlignCorners,
     BatchNorm2d, Conv2d, ConvConfig, LayerNorm, Linear, Mode, NonLocal, ParamStore, Sra, SraConfig,
 };
-use nn_support::{flat, gradcheck, tensor};
+use nn_support::{directional_gradcheck, flat, gradcheck, tensor};
 
 const TOL: f64 = 1e-6;
 
@@ -176,6 +177,41 @@ fn pooling() {
     check("global avg pool", err);
 }
 
+/// Exact GELU against finite differences and against the closed form
+/// `Φ(x) + x·φ(x)`; and dfdx 0.13's own `accurate_gelu`, whose derivative is off by
+/// `k·x·e^{−x²/2}` (see `hepaseg::nn::gelu`). If the second half fails, dfdx fixed its
+/// kernel and the correction in `gelu` must go.
+#[test]
+fn exact_gelu_gradient() {
+    let mut s = store();
+    let x = tensor(s.device(), (2, 3, 4, 5), 12) * 3.0;
+    let err = gradcheck(&mut s, x.clone(), &mut |_, x| Ok(flat(gelu(x)?)));
+    check("GELU (exact, corrected)", err);
+    let pdf = |v: f64| (-0.5 * v * v).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    let xs = x.as_vec();
+    let ours = gelu(x.leaky_trace()).unwrap().sum::<(), _>().backward();
+    let theirs = x.leaky_trace().accurate_gelu().sum::<(), _>().backward();
+    let (ours, theirs) = (ours.get(&x).as_vec(), theirs.get(&x).as_vec());
+    let k = hepaseg::nn::gelu::dfdx_excess();
+    for ((v, o), t) in xs.iter().zip(&ours).zip(&theirs) {
+        // Φ(x) from the value: GELU(x)/x would divide by ~0, so use d/dx directly
+        let phi_cdf = 0.5 * (1.0 + libm::erf(v / std::f64::consts::SQRT_2));
+        let exact = phi_cdf + v * pdf(*v);
+        assert!((o - exact).abs() < 1e-12, "gelu'({v}) = {o}, want {exact}");
+        let excess = k * v * (-0.5 * v * v).exp();
+        assert!(
+            (t - exact - excess).abs() < 1e-12,
+            "dfdx's accurate_gelu derivative changed at {v}: {t} (was exact + {excess})"
+        );
+    }
+    let values = gelu(x.clone()).unwrap().as_vec();
+    assert_eq!(
+        values,
+        x.accurate_gelu().as_vec(),
+        "values are dfdx's bit for bit"
+    );
+}
+
 #[test]
 fn layout_ops() {
     let mut s = store();
@@ -201,4 +237,72 @@ fn layout_ops() {
         Ok(flat(a * b.exp()))
     });
     check("split halves", err);
+}
+
+/// Whole CAFCT-Net (a 32 × 32, base-4 configuration with every block) in f64: every trainable
+/// tensor's directional derivative against central differences, in eval mode (running BN
+/// statistics, no dropout) and in train mode without the ASPP (batch statistics; the ASPP's
+/// dropout would make the objective random). Catches a branch whose tape is dropped.
+#[test]
+fn cafct_whole_network_directional() {
+    let full = CafctConfig {
+        base: 4,
+        size: 32,
+        depths: [1, 1, 2, 2],
+        heads: [1, 2, 4, 4],
+        sr: [8, 4, 2, 1],
+        aspp_rates: [1, 2, 3],
+        transformer: true,
+        aff: true,
+        aspp: true,
+        ag: true,
+    };
+    let cases = [
+        (full, Mode::Eval, "eval, full"),
+        (
+            CafctConfig {
+                aspp: false,
+                ..full
+            },
+            Mode::Train,
+            "train, no ASPP",
+        ),
+        (
+            CafctConfig {
+                transformer: false,
+                aff: false,
+                ag: false,
+                ..full
+            },
+            Mode::Eval,
+            "eval, cnn2 / plain fusion / no AG",
+        ),
+    ];
+    for (cfg, mode, label) in cases {
+        let mut s = store();
+        let net = CafctNet::new(&mut s, cfg).unwrap();
+        s.set_mode(mode);
+        let x = tensor(s.device(), (2, 1, 32, 32), 8);
+        let rows = directional_gradcheck(&mut s, x, &mut |s, x| Ok(flat(net.forward(s, x)?)));
+        let scale = rows.iter().fold(0.0f64, |m, r| m.max(r.1.abs()));
+        let mut worst = (0.0f64, String::new());
+        for (name, a, n) in &rows {
+            assert!(*a != 0.0, "{label}: `{name}` gets no gradient");
+            // finite differences of a whole network carry ~1e-8·scale of rounding noise; a
+            // lost branch leaves the numeric derivative unmatched (|a − n| ≈ |n|)
+            assert!(
+                (a - n).abs() <= 1e-6 * scale + 1e-3 * n.abs(),
+                "{label}: `{name}`: analytic {a:e}, numeric {n:e}"
+            );
+            if (a - n).abs() / scale > worst.0 {
+                worst = ((a - n).abs() / scale, name.clone());
+            }
+        }
+        println!(
+            "gradcheck cafct {label:34} {} tensors, worst |Δ|/scale {:.2e} ({})",
+            rows.len(),
+            worst.0,
+            worst.1
+        );
+    }
 }

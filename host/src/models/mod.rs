@@ -7,9 +7,13 @@
 
 pub mod agcaf;
 pub mod agcb;
+pub mod cafct;
+pub mod cafct_blocks;
+pub mod pvt;
 pub mod units;
 
 pub use agcaf::{AgcafConfig, AgcafNet, AgcafPreset};
+pub use cafct::{CafctConfig, CafctNet, CafctPreset};
 
 use crate::nn::{Backend, Map, NnError, ParamStore, Real};
 use crate::registry::Model;
@@ -20,8 +24,10 @@ use hepaseg_core::nets::Network;
 /// A trainable network of either architecture.
 #[derive(Debug, Clone)]
 pub enum SegNet {
-    /// AGCAF-Net.
-    Agcaf(AgcafNet),
+    /// AGCAF-Net (boxed: both models are large, and of different sizes).
+    Agcaf(Box<AgcafNet>),
+    /// CAFCT-Net.
+    Cafct(Box<CafctNet>),
 }
 
 impl SegNet {
@@ -33,6 +39,7 @@ impl SegNet {
     ) -> Result<Map<E, D, T>, NnError> {
         match self {
             SegNet::Agcaf(net) => net.forward(store, x),
+            SegNet::Cafct(net) => net.forward(store, x),
         }
     }
 
@@ -41,6 +48,7 @@ impl SegNet {
     pub fn rng_draws_per_step(&self) -> u64 {
         match self {
             SegNet::Agcaf(_) => 1,
+            SegNet::Cafct(net) => net.rng_draws_per_step(),
         }
     }
 }
@@ -55,16 +63,14 @@ pub fn build<E: Real, D: Device<E>>(
     let unknown = || NnError::config(model.name(), format!("no trainable preset `{preset}`"));
     let entry = crate::blob::network(model, preset).ok_or_else(unknown)?;
     let net = match model {
-        Model::AgcafNet => SegNet::Agcaf(AgcafNet::new(
+        Model::AgcafNet => SegNet::Agcaf(Box::new(AgcafNet::new(
             store,
             agcaf::config(preset).ok_or_else(unknown)?,
-        )?),
-        Model::CafctNet => {
-            return Err(NnError::config(
-                model.name(),
-                "training CAFCT-Net is not implemented yet (host model pending)",
-            ))
-        }
+        )?)),
+        Model::CafctNet => SegNet::Cafct(Box::new(CafctNet::new(
+            store,
+            cafct::config(preset).ok_or_else(unknown)?,
+        )?)),
     };
     store.check_table(entry.params)?;
     Ok(net)
@@ -76,8 +82,28 @@ pub trait HostNetwork: Network {
     fn build<E: Real, D: Device<E>>(store: &mut ParamStore<E, D>) -> Result<SegNet, NnError>;
 }
 
-impl<N: AgcafPreset> HostNetwork for N {
-    fn build<E: Real, D: Device<E>>(store: &mut ParamStore<E, D>) -> Result<SegNet, NnError> {
-        AgcafNet::for_preset::<N, E, D>(store).map(SegNet::Agcaf)
-    }
+/// `HostNetwork` for concrete core preset types of one architecture (one blanket impl per
+/// architecture trait would overlap).
+macro_rules! host_networks {
+    ($arch:ident, $net:ident, $variant:ident: $($m:ident),* $(,)?) => {$(
+        impl HostNetwork for hepaseg_core::nets::$arch::$m::Net {
+            fn build<E: Real, D: Device<E>>(
+                store: &mut ParamStore<E, D>,
+            ) -> Result<SegNet, NnError> {
+                $net::for_preset::<Self, E, D>(store).map(|n| SegNet::$variant(Box::new(n)))
+            }
+        }
+    )*};
 }
+host_networks!(agcaf, AgcafNet, Agcaf: paper, edge, tiny, tiny_backbone, tiny_cpm, tiny_afm);
+host_networks!(
+    cafct,
+    CafctNet,
+    Cafct: paper,
+    edge,
+    tiny,
+    tiny_no_transformer,
+    tiny_no_aff,
+    tiny_no_aspp,
+    tiny_no_ag
+);

@@ -105,5 +105,11 @@ fn cuda_bounds_hold(
     let mut grads = store.collect_grads(loss.try_backward().map_err(dev_err)?)?;
     clip_grad_norm(store, &mut grads, 1.0)?;
     Optimizer::new(OptimizerKind::Sgd(SgdConfig::AGCAF))?.step(store, &grads, 0.01)?;
+    // both whole networks (CAFCT-Net's transformer branch uses `gelu`) with a taped input
+    let _ = crate::models::SegNet::forward::<
+        f32,
+        dfdx::tensor::Cuda,
+        dfdx::tensor::OwnedTape<f32, dfdx::tensor::Cuda>,
+    >;
     Ok(())
 }

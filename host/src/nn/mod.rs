@@ -31,6 +31,7 @@
 //! (or a caching global allocator in the binary) gives the lower figure.
 //!
 //! Module map: [`conv`] (+ [`im2col`]) convolution, [`batch_norm`], [`layer_norm`], [`linear`],
+//! [`gelu`] (exact GELU; works around a wrong dfdx derivative),
 //! [`attention`] (PVT-v2 spatial-reduction attention), [`non_local`] (AGPCNet non-local block),
 //! [`resize`] (bilinear, both `align_corners`), [`pool`] (adaptive/global pooling), [`dropout`],
 //! [`layout`] (map ↔ tokens, gradient-safe crops/splits/concat), [`store`] + [`init`] +
@@ -44,6 +45,7 @@ pub mod cache;
 pub mod conv;
 pub mod dropout;
 pub mod error;
+pub mod gelu;
 pub mod im2col;
 pub mod init;
 pub mod layer_norm;
@@ -60,6 +62,7 @@ pub use batch_norm::BatchNorm2d;
 pub use conv::{Conv2d, ConvConfig};
 pub use dropout::Dropout;
 pub use error::NnError;
+pub use gelu::gelu;
 pub use init::Init;
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;

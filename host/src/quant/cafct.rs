@@ -10,28 +10,8 @@ use super::agcaf::basic_block;
 use super::graph::{Act, Ctx, Op};
 use super::tensor::{self, Fm};
 
-/// The preset figures the calibration forward needs beyond the parameter shapes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CafctConfig {
-    /// Input side.
-    pub size: usize,
-    /// Transformer blocks per stage.
-    pub depths: [usize; 4],
-    /// Attention heads per stage.
-    pub heads: [usize; 4],
-    /// Spatial reduction per stage.
-    pub sr: [usize; 4],
-    /// ASPP atrous rates.
-    pub aspp_rates: [usize; 3],
-    /// Transformer branch (else a second CNN branch).
-    pub transformer: bool,
-    /// AFF fusions (else plain concat + 1×1).
-    pub aff: bool,
-    /// ASPP (else a 1×1 unit).
-    pub aspp: bool,
-    /// Attention gates (else plain skips).
-    pub ag: bool,
-}
+/// The preset figures (the trainable model's: one definition, read from core's presets).
+pub use crate::models::CafctConfig;
 
 fn tokens(x: &Act) -> Act {
     Ctx::same_point(x, tensor::map_to_tokens(&x.t))

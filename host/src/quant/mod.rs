@@ -159,32 +159,7 @@ pub fn quantize_agcaf<N: Network>(
 
 /// The calibration-forward figures of a CAFCT-Net preset, by name.
 pub fn cafct_config(preset: &str) -> Option<CafctConfig> {
-    use hepaseg_core::nets::cafct;
-    macro_rules! cfg {
-        ($m:ident) => {
-            CafctConfig {
-                size: cafct::$m::SIZE,
-                depths: cafct::$m::DEPTHS,
-                heads: cafct::$m::HEADS,
-                sr: cafct::$m::SR,
-                aspp_rates: cafct::$m::ASPP_RATES,
-                transformer: cafct::$m::WITH_TRANSFORMER,
-                aff: cafct::$m::WITH_AFF,
-                aspp: cafct::$m::WITH_ASPP,
-                ag: cafct::$m::WITH_AG,
-            }
-        };
-    }
-    Some(match preset {
-        "paper" => cfg!(paper),
-        "edge" => cfg!(edge),
-        "tiny" => cfg!(tiny),
-        "tiny-no-transformer" => cfg!(tiny_no_transformer),
-        "tiny-no-aff" => cfg!(tiny_no_aff),
-        "tiny-no-aspp" => cfg!(tiny_no_aspp),
-        "tiny-no-ag" => cfg!(tiny_no_ag),
-        _ => return None,
-    })
+    crate::models::cafct::config(preset)
 }
 
 /// The calibration-forward figures of an AGCAF-Net preset, by name.
