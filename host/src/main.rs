@@ -41,6 +41,21 @@ enum Command {
         /// Slices per volume (48 or more cover 24 cm: the whole liver and beyond).
         #[arg(long, default_value_t = 48)]
         slices: usize,
+        /// Smallest lesion diameter in mm (at --size 64 a pixel is 5.6 mm: use ≥ 10 there).
+        #[arg(long, default_value_t = 2.0)]
+        lesion_min_mm: f32,
+        /// Largest lesion diameter in mm.
+        #[arg(long, default_value_t = 30.0)]
+        lesion_max_mm: f32,
+        /// Most lesions per volume (one volume in six has none).
+        #[arg(long, default_value_t = 5)]
+        max_lesions: usize,
+        /// Lowest lesion contrast against the liver in HU (negative: hypodense).
+        #[arg(long, default_value_t = -30.0, allow_hyphen_values = true)]
+        lesion_contrast_min_hu: f32,
+        /// Highest lesion contrast against the liver in HU.
+        #[arg(long, default_value_t = 40.0, allow_hyphen_values = true)]
+        lesion_contrast_max_hu: f32,
         /// Random seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -157,10 +172,25 @@ fn main() -> ExitCode {
             volumes,
             size,
             slices,
+            lesion_min_mm,
+            lesion_max_mm,
+            max_lesions,
+            lesion_contrast_min_hu,
+            lesion_contrast_max_hu,
             seed,
-        } => hepaseg::data::synth(&out, volumes, size, slices, seed)
-            .map(|report| report.to_string())
-            .map_err(|e| e.to_string()),
+        } => hepaseg::data::synth_with(
+            &out,
+            volumes,
+            &hepaseg::data::PhantomConfig {
+                lesion_diameter_mm: (lesion_min_mm, lesion_max_mm),
+                max_lesions,
+                lesion_contrast_hu: (lesion_contrast_min_hu, lesion_contrast_max_hu),
+                ..hepaseg::data::PhantomConfig::new(size, slices)
+            },
+            seed,
+        )
+        .map(|report| report.to_string())
+        .map_err(|e| e.to_string()),
         Command::Keygen { out, force } => hepaseg::blob::keygen(&out, force)
             .map(|report| report.to_string())
             .map_err(|e| e.to_string()),

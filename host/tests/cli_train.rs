@@ -27,6 +27,7 @@ fn args(data: &Path, out: &Path, max_steps: u64) -> TrainArgs {
         weight_decay: None,
         schedule: SchedName::Constant,
         loss: None,
+        dice_over: None,
         seed: 5,
         target: "liver".into(),
         max_minutes: None,

@@ -80,6 +80,18 @@ fn dice_and_iou_by_hand() {
     );
     let bce = value(bce_with_logits(x.clone(), t.clone()).unwrap());
     assert!((both - (bce + 1.0 - dice)).abs() < 1e-12);
+    // pooled ("batch") Dice: one score from the sums over both samples
+    let p: Vec<f64> = xv.iter().map(|v| sigmoid(*v)).collect();
+    let inter: f64 = p.iter().zip(&tv).map(|(a, b)| a * b).sum();
+    let (ps, ts): (f64, f64) = (p.iter().sum(), tv.iter().sum());
+    let batch_dice = (2.0 * inter + s) / (ps + ts + s);
+    let pooled = LossConfig::new(LossKind::BceDice).with_pooled(true);
+    let got = value(pooled.compute(x.clone(), t.clone()).unwrap());
+    assert!((got - (bce + 1.0 - batch_dice)).abs() < 1e-12, "{got}");
+    assert!(
+        (batch_dice - dice).abs() > 1e-3,
+        "the fixture must tell the two apart"
+    );
     // confident and right → ~0; empty target, confident negative → smoothing gives ~0 too
     let right: Map4 = dev.tensor_from_vec(vec![30.0, -30.0, -30.0, -30.0], (1, 1, 2, 2));
     let target: Map4 = dev.tensor_from_vec(vec![1.0, 0.0, 0.0, 0.0], (1, 1, 2, 2));
@@ -106,12 +118,18 @@ fn loss_gradients() {
             .collect(),
         (2, 1, 3, 4),
     );
-    for kind in LossKind::ALL {
-        let cfg = LossConfig::new(kind);
+    for (kind, pooled) in LossKind::ALL
+        .into_iter()
+        .flat_map(|k| [(k, false), (k, true)])
+    {
+        let cfg = LossConfig::new(kind).with_pooled(pooled);
         let err = gradcheck(&mut s, x.clone(), &mut |_, x| {
             Ok(flat(cfg.compute(x, t.clone())?.reshape_like(&(1usize,))))
         });
-        println!("gradcheck loss {:10} rel err {err:.2e}", kind.name());
+        println!(
+            "gradcheck loss {:10} pooled {pooled:5} rel err {err:.2e}",
+            kind.name()
+        );
         assert!(err < 1e-6, "{}: {err:e}", kind.name());
     }
     // BCE's derivative at x = 0 is σ(0) − t (no kink from |x|)

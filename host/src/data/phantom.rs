@@ -14,7 +14,8 @@
 //! * vessels inside the liver: tubes 2–5 mm in radius, 90–130 HU above the parenchyma (portal
 //!   venous contrast), labelled liver as in LiTS;
 //! * lesions (label 2): 0–5 lobulated ellipsoids of 2–30 mm diameter with contrast −30..+40 HU
-//!   relative to the liver (some near-invisible), some with a necrotic core or an enhancing rim;
+//!   relative to the liver (some near-invisible), some with a necrotic core or an enhancing rim
+//!   (size, count and contrast ranges are [`PhantomConfig`] settings);
 //! * partial-volume blur (a [1 2 1]/4 kernel in-plane) and Gaussian noise, σ 10–20 HU per volume;
 //!   values are rounded to whole HU, as scanners store them.
 //!
@@ -363,7 +364,7 @@ fn draw_lesions(rng: &mut Rng, liver: &Liver, z_half: f32, config: &PhantomConfi
         let diameter = rng.uniform_f32(dmin, dmax);
         let radii = [0, 1, 2].map(|_| diameter / 2.0 * rng.uniform_f32(0.8, 1.2));
         // Mostly hypodense (as metastases and HCC washout look), some hyperdense.
-        let contrast = rng.uniform_f32(-30.0, 40.0);
+        let contrast = rng.uniform_f32(config.lesion_contrast_hu.0, config.lesion_contrast_hu.1);
         let necrotic = diameter > 15.0 && rng.chance(0.5);
         let rim = rng.chance(0.25);
         let lobes = rng.uniform_f32(0.0, 0.2);
@@ -488,6 +489,9 @@ pub struct PhantomConfig {
     pub max_lesions: usize,
     /// Range of the per-volume noise standard deviation in HU (default 10–20).
     pub noise_sigma_hu: (f32, f32),
+    /// Range of lesion contrast against the liver in HU (default −30..+40: mostly
+    /// hypodense, some hyperdense, some near-invisible).
+    pub lesion_contrast_hu: (f32, f32),
 }
 
 impl PhantomConfig {
@@ -499,6 +503,7 @@ impl PhantomConfig {
             lesion_diameter_mm: (2.0, 30.0),
             max_lesions: 5,
             noise_sigma_hu: (10.0, 20.0),
+            lesion_contrast_hu: (-30.0, 40.0),
         }
     }
 
@@ -510,6 +515,12 @@ impl PhantomConfig {
         if !(8..=2048).contains(&size) || !(1..=2048).contains(&slices) {
             return Err(DataError::Config(format!(
                 "phantom size {size} (8..=2048) or slices {slices} (1..=2048) out of range"
+            )));
+        }
+        let contrast = self.lesion_contrast_hu;
+        if !ordered(contrast, -1000.0) || contrast.1 > 1000.0 {
+            return Err(DataError::Config(format!(
+                "lesion contrast {contrast:?} HU needs −1000 ≤ min ≤ max ≤ 1000"
             )));
         }
         if !ordered(self.lesion_diameter_mm, 0.5) || !ordered(self.noise_sigma_hu, 0.0) {
@@ -589,6 +600,16 @@ mod tests {
             .lesions
             .iter()
             .all(|l| l.radii_mm.iter().all(|&r| r >= 8.0)));
+        big.lesion_contrast_hu = (-45.0, -25.0);
+        let p = generate_with(&big, 3).unwrap();
+        assert!(!p.lesions.is_empty());
+        assert!(p
+            .lesions
+            .iter()
+            .all(|l| (-45.0..=-25.0).contains(&l.contrast_hu)));
+        big.lesion_contrast_hu = (10.0, -10.0);
+        assert!(generate_with(&big, 3).is_err());
+        big.lesion_contrast_hu = (-45.0, -25.0);
         big.noise_sigma_hu = (5.0, 1.0);
         assert!(generate_with(&big, 3).is_err());
     }

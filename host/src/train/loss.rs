@@ -6,11 +6,16 @@
 //!   batch` (smoothing `s`, default 1) — the AGCAF-Net recipe.
 //! * BCE + Dice (sum, weights 1 and 1) — the CAFCT-Net recipe.
 //! * Soft IoU: per sample `(Σpt + s)/(Σp + Σt − Σpt + s)`, loss `1 − mean`.
+//!
+//! With [`LossConfig::pooled`] the Dice/IoU sums run over the whole batch at once ("batch
+//! Dice", as nnU-Net uses for small structures): a batch whose slices mostly hold no tumour
+//! then no longer rewards predicting nothing on each of them, and the loss is the pooled Dice
+//! the validation reports.
 
 use crate::nn::{dev_err, Map, NnError, Real};
 use dfdx::shapes::{Axes3, Axes4, HasShape};
 use dfdx::tensor::{Tape, Tensor};
-use dfdx::tensor_ops::{Device, MeanTo, SumTo, TryAdd, TryDiv, TryMul, TrySub};
+use dfdx::tensor_ops::{Device, MeanTo, ReshapeTo, SumTo, TryAdd, TryDiv, TryMul, TrySub};
 
 /// A scalar loss carrying the logits' tape.
 pub type Scalar<E, D, T> = Tensor<(), E, D, T>;
@@ -64,6 +69,8 @@ pub struct LossConfig {
     pub bce_weight: f64,
     /// Weight of the Dice term in [`LossKind::BceDice`].
     pub dice_weight: f64,
+    /// Dice/IoU over the whole batch (one score) instead of the mean of per-sample scores.
+    pub pooled: bool,
 }
 
 impl LossConfig {
@@ -74,7 +81,13 @@ impl LossConfig {
             smooth: 1.0,
             bce_weight: 1.0,
             dice_weight: 1.0,
+            pooled: false,
         }
+    }
+
+    /// The same loss with Dice/IoU pooled over the batch (`pooled`) or per sample.
+    pub fn with_pooled(self, pooled: bool) -> Self {
+        Self { pooled, ..self }
     }
 
     /// The loss of `logits` against `targets` (same shape, values in `[0, 1]`).
@@ -83,6 +96,18 @@ impl LossConfig {
         logits: Map<E, D, T>,
         targets: Map<E, D>,
     ) -> Result<Scalar<E, D, T>, NnError> {
+        check(&logits, &targets)?;
+        let (logits, targets) = if self.pooled {
+            // the batch as one sample: per-sample sums become batch sums
+            let (n, c, h, w) = *logits.shape();
+            let one = (1usize, n * c, h, w);
+            (
+                logits.try_reshape_like(&one).map_err(dev_err)?,
+                targets.try_reshape_like(&one).map_err(dev_err)?,
+            )
+        } else {
+            (logits, targets)
+        };
         match self.kind {
             LossKind::Bce => bce_with_logits(logits, targets),
             LossKind::Dice => soft_dice(logits, targets, self.smooth),
