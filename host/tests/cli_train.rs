@@ -28,6 +28,7 @@ fn args(data: &Path, out: &Path, max_steps: u64) -> TrainArgs {
         schedule: SchedName::Constant,
         loss: None,
         dice_over: None,
+        prior: None,
         seed: 5,
         target: "liver".into(),
         max_minutes: None,
