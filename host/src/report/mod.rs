@@ -79,6 +79,8 @@ pub fn write_config(a: &TrainArgs) -> Result<(), String> {
         "weight_decay": a.weight_decay,
         "schedule": name(a.schedule),
         "loss": opt(a.loss.map(name)),
+        "dice_over": opt(a.dice_over.map(name)),
+        "prior": a.prior,
         "seed": a.seed,
         "liver_slices_only": a.liver_slices_only,
         "max_minutes": a.max_minutes,
