@@ -51,9 +51,11 @@ fn tiny_agcaf_loss_decreases() {
     phantoms(&data);
     let out = tmp.path().join("run");
     let start = Instant::now();
+    // the tiny defaults otherwise (batch-pooled Dice, output bias at the prior 0.01)
     let r = train(&TrainArgs {
         lr: Some(5e-3),
         loss: Some(LossName::BceDice),
+        prior: Some(0.5),
         ..args(&data, &out, 30)
     })
     .expect("train");
