@@ -198,6 +198,18 @@ fn bench() -> Bench {
         "short.nii",
         &nifti(&[16, 16, 2], 16, 32, &vec![0; 4 * n - 10]),
     );
+    // A DICOM file with one damaged length field claiming 3.6 GB (what the read_dicom fuzz
+    // target found: dicom-rs would zero-fill that much memory before failing).
+    let ct = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/CT_small.dcm");
+    let mut dcm = std::fs::read(ct).expect("../shared/testdata/CT_small.dcm");
+    dcm.extend_from_slice(&[0x00, 0x94, 0x00, 0xBB, b'O', b'B', 0, 0]);
+    dcm.extend_from_slice(&3_623_931_648u32.to_le_bytes());
+    dcm.extend_from_slice(&[0; 8]);
+    b.write("huge-length.dcm", &dcm);
+    // The fuzzer's own input (CT_small.dcm mutated: an unknown VR before the bad length).
+    let found = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/seeds/read_dicom/regression-oom-length.dcm");
+    b.write("fuzzed.dcm", &std::fs::read(found).unwrap());
     b
 }
 
@@ -422,6 +434,16 @@ fn segment_refusals() {
             "segment: truncated NIfTI",
             seg("a.hseg", "short.nii", &[]),
             &["short.nii", "truncated"],
+        ),
+        (
+            "segment: DICOM length field claiming 3.6 GB",
+            seg("a.hseg", "huge-length.dcm", &[]),
+            &["huge-length.dcm", "(9400,BB00) declares 3623931648 bytes"],
+        ),
+        (
+            "segment: the read_dicom fuzzer's out-of-memory input",
+            seg("a.hseg", "fuzzed.dcm", &[]),
+            &["fuzzed.dcm", "(9400,BB00) declares 3623931648 bytes"],
         ),
         (
             "segment --pubkey: unsigned blob",

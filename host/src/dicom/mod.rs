@@ -13,6 +13,7 @@
 
 mod error;
 pub mod geometry;
+mod lengths;
 mod series;
 mod slice;
 

@@ -152,6 +152,14 @@ fn text(obj: &DefaultDicomObject, tag: dicom_object::Tag) -> Option<String> {
 /// Reads one single-frame greyscale DICOM file.
 pub fn read_slice(path: &Path) -> Result<DicomSlice, DicomError> {
     check_marker(path)?;
+    let bytes = std::fs::read(path).map_err(|e| DicomError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    super::lengths::check(&bytes).map_err(|detail| DicomError::NotDicom {
+        path: path.to_path_buf(),
+        detail,
+    })?;
     let obj = open_file(path).map_err(|e| DicomError::NotDicom {
         path: path.to_path_buf(),
         detail: chain(&e),
