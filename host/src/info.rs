@@ -1,6 +1,6 @@
 //! `hepaseg info`: a network's figures and a per-block table, like torchinfo.
 
-use crate::registry::{presets, summary, Model, Summary};
+use crate::registry::{summary, Model, Summary};
 use std::fmt::Write as _;
 
 /// Renders a summary as a human-readable table.
@@ -72,13 +72,7 @@ pub fn group(n: u64) -> String {
 
 /// Runs the command: prints the table or JSON, or explains which presets exist.
 pub fn run(model: Model, preset: &str, json: bool) -> Result<String, String> {
-    let s = summary(model, preset).ok_or_else(|| {
-        format!(
-            "unknown preset '{preset}' for {}; known presets: {}",
-            model.name(),
-            presets(model).join(", ")
-        )
-    })?;
+    let s = summary(model, preset).ok_or_else(|| crate::registry::unknown_preset(model, preset))?;
     if json {
         serde_json::to_string_pretty(&s).map_err(|e| format!("cannot encode summary: {e}"))
     } else {

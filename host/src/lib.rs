@@ -1,7 +1,6 @@
 //! hepaseg host library: the workstation side (training, data, export). See the README.
 pub use hepaseg_core as core;
 
-pub mod ablate;
 pub mod bench;
 pub mod blob;
 pub mod data;
@@ -16,4 +15,5 @@ pub mod quant;
 pub mod registry;
 pub mod report;
 pub mod segment;
+pub mod study;
 pub mod train;

@@ -153,10 +153,14 @@ enum Command {
     /// Train and score the papers' ablation matrix (CAFCT-Net: full, w/o Transformer, w/o
     /// AFF, w/o ASPP, w/o AGs; AGCAF-Net: backbone, +CPM, +AFM, +CPM+AFM) with one seed and
     /// budget; writes OUT/ablation.md (a table like the papers') and OUT/ablation.json.
-    Ablate(hepaseg::ablate::AblateArgs),
+    Ablate(hepaseg::study::ablate::AblateArgs),
     /// Time one network on core's f32 or int8 engine (seed-initialised weights): median
     /// latency per slice, MAC/s and the fraction of the single-core MAC peak.
     Bench(hepaseg::bench::BenchArgs),
+    /// Train and score several networks — CAFCT-Net, AGCAF-Net and the papers' baselines
+    /// U-Net and Attention U-Net — on one split with one seed and budget; writes
+    /// OUT/compare.md (a table like the papers' Tables 2/3) and OUT/compare.json.
+    Compare(hepaseg::study::compare::CompareArgs),
 }
 
 fn main() -> ExitCode {
@@ -242,8 +246,9 @@ fn main() -> ExitCode {
         Command::Eval(args) => hepaseg::eval::run(&args),
         Command::Train(args) => hepaseg::train::run::run(&args),
         Command::Report(args) => hepaseg::report::run(&args),
-        Command::Ablate(args) => hepaseg::ablate::run(&args),
+        Command::Ablate(args) => hepaseg::study::ablate::run(&args),
         Command::Bench(args) => hepaseg::bench::run(&args),
+        Command::Compare(args) => hepaseg::study::compare::run(&args),
     };
     match result {
         Ok(text) => emit(&text),

@@ -14,6 +14,11 @@ pub enum Model {
     AgcafNet,
     /// CAFCT-Net (CNN + transformer branches, attentive feature fusion, ASPP, attention gates).
     CafctNet,
+    /// U-Net — a host-only baseline (train, eval --checkpoint; no core network or blob).
+    Unet,
+    /// Attention U-Net — a host-only baseline (train, eval --checkpoint; no core network or
+    /// blob).
+    AttentionUnet,
 }
 
 impl Model {
@@ -22,7 +27,34 @@ impl Model {
         match self {
             Model::AgcafNet => "agcaf-net",
             Model::CafctNet => "cafct-net",
+            Model::Unet => "unet",
+            Model::AttentionUnet => "attention-unet",
         }
+    }
+
+    /// Whether this is one of the papers' comparison baselines, which exist on the host only
+    /// (see [`crate::models::unet`]).
+    pub fn is_baseline(self) -> bool {
+        matches!(self, Model::Unet | Model::AttentionUnet)
+    }
+}
+
+/// The message for a preset that has no core network: lists the core presets, or says that a
+/// baseline has none.
+pub fn unknown_preset(model: Model, preset: &str) -> String {
+    if model.is_baseline() {
+        format!(
+            "{} is a host-only baseline (presets {}): it trains and evaluates (`train`, `eval \
+             --checkpoint`) but has no core network, weight blob or int8 engine",
+            model.name(),
+            crate::models::unet::PRESETS.join(", ")
+        )
+    } else {
+        format!(
+            "unknown preset `{preset}` for {}; known: {}",
+            model.name(),
+            presets(model).join(", ")
+        )
     }
 }
 
@@ -124,9 +156,11 @@ macro_rules! with_network {
 }
 pub(crate) use with_network;
 
-/// Preset names per architecture (the three sizes first, then ablations).
+/// Core preset names per architecture (the three sizes first, then ablations); none for the
+/// host-only baselines.
 pub fn presets(model: Model) -> &'static [&'static str] {
     match model {
+        Model::Unet | Model::AttentionUnet => &[],
         Model::AgcafNet => &[
             "paper",
             "edge",

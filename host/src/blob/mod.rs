@@ -74,13 +74,8 @@ pub fn export_random_init(
     out: &Path,
     sign: Option<&Path>,
 ) -> Result<String, String> {
-    let net = network(model, preset).ok_or_else(|| {
-        format!(
-            "unknown preset `{preset}` for {}; known: {}",
-            model.name(),
-            crate::registry::presets(model).join(", ")
-        )
-    })?;
+    let net =
+        network(model, preset).ok_or_else(|| crate::registry::unknown_preset(model, preset))?;
     let signer = sign
         .map(load_signing_key)
         .transpose()

@@ -3,17 +3,21 @@
 //! exports straight into core's parameter table.
 //!
 //! [`SegNet`] is the architecture-erased handle `hepaseg train` uses; [`HostNetwork`] builds
-//! it for any core preset type.
+//! it for any core preset type. The papers' baselines, U-Net and Attention U-Net ([`unet`]),
+//! are host-only networks behind the same handle; [`identity`] gives every trainable network's
+//! input side and fingerprint, from core's table or, for a baseline, from its own.
 
 pub mod agcaf;
 pub mod agcb;
 pub mod cafct;
 pub mod cafct_blocks;
 pub mod pvt;
+pub mod unet;
 pub mod units;
 
 pub use agcaf::{AgcafConfig, AgcafNet, AgcafPreset};
 pub use cafct::{CafctConfig, CafctNet, CafctPreset};
+pub use unet::{UnetConfig, UnetNet};
 
 use crate::nn::{Backend, Map, NnError, ParamStore, Real};
 use crate::registry::Model;
@@ -28,6 +32,8 @@ pub enum SegNet {
     Agcaf(Box<AgcafNet>),
     /// CAFCT-Net.
     Cafct(Box<CafctNet>),
+    /// U-Net or Attention U-Net (host-only baselines).
+    Unet(Box<UnetNet>),
 }
 
 impl SegNet {
@@ -40,6 +46,7 @@ impl SegNet {
         match self {
             SegNet::Agcaf(net) => net.forward(store, x),
             SegNet::Cafct(net) => net.forward(store, x),
+            SegNet::Unet(net) => net.forward(store, x),
         }
     }
 
@@ -49,6 +56,7 @@ impl SegNet {
         match self {
             SegNet::Agcaf(_) => 1,
             SegNet::Cafct(net) => net.rng_draws_per_step(),
+            SegNet::Unet(_) => 0,
         }
     }
 }
@@ -61,6 +69,11 @@ pub fn build<E: Real, D: Device<E>>(
     store: &mut ParamStore<E, D>,
 ) -> Result<SegNet, NnError> {
     let unknown = || NnError::config(model.name(), format!("no trainable preset `{preset}`"));
+    if model.is_baseline() {
+        let attention = model == Model::AttentionUnet;
+        let config = unet::config(preset, attention).ok_or_else(unknown)?;
+        return Ok(SegNet::Unet(Box::new(UnetNet::new(store, config)?)));
+    }
     let entry = crate::blob::network(model, preset).ok_or_else(unknown)?;
     let net = match model {
         Model::AgcafNet => SegNet::Agcaf(Box::new(AgcafNet::new(
@@ -71,9 +84,46 @@ pub fn build<E: Real, D: Device<E>>(
             store,
             cafct::config(preset).ok_or_else(unknown)?,
         )?)),
+        Model::Unet | Model::AttentionUnet => return Err(unknown()),
     };
     store.check_table(entry.params)?;
     Ok(net)
+}
+
+/// What identifies a trainable network: its input side and architecture fingerprint (the
+/// value a checkpoint records and a resumed run, an export or `eval --checkpoint` checks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    /// Input (and output) height and width.
+    pub size: usize,
+    /// FNV-1a fingerprint of every tensor's name and shape (core's `params::fingerprint`).
+    pub fingerprint: u64,
+    /// Trainable parameters.
+    pub params: usize,
+}
+
+/// The identity of `(model, preset)`, or `None` for an unknown preset. A core network's comes
+/// from core's constants; a baseline's from the table of a freshly built instance (its
+/// initial values are never computed beyond what building takes).
+pub fn identity(model: Model, preset: &str) -> Option<Identity> {
+    if model.is_baseline() {
+        let config = unet::config(preset, model == Model::AttentionUnet)?;
+        let mut store = ParamStore::<f32, dfdx::tensor::Cpu>::new(Default::default(), 0);
+        UnetNet::new(&mut store, config).ok()?;
+        let table = store.table().ok()?;
+        return Some(Identity {
+            size: config.size,
+            fingerprint: hepaseg_core::params::fingerprint(&table),
+            params: hepaseg_core::params::count_elements(&table, true),
+        });
+    }
+    let entry = crate::blob::network(model, preset)?;
+    let summary = crate::registry::summary(model, preset)?;
+    Some(Identity {
+        size: summary.input[1],
+        fingerprint: entry.fingerprint,
+        params: summary.params,
+    })
 }
 
 /// A core network type the host can build and train.

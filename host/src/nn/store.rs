@@ -342,6 +342,37 @@ impl<E: Real, D: Device<E>> ParamStore<E, D> {
         self.set_values_f64(id, &v)
     }
 
+    /// The store's own table (names, shapes, roles, in registration order) — what a network
+    /// without a core counterpart (the baselines) is identified by.
+    pub fn table(&self) -> Result<Vec<ParamSpec>, NnError> {
+        self.params
+            .iter()
+            .enumerate()
+            .map(|(row, p)| {
+                let too_long = p.name.len() > hepaseg_core::params::NAME_CAP;
+                if too_long || p.shape.len() > 4 {
+                    return Err(NnError::Table {
+                        row,
+                        detail: format!(
+                            "`{}` {:?} does not fit a core table row (name ≤ {} bytes, rank ≤ 4)",
+                            p.name,
+                            p.shape,
+                            hepaseg_core::params::NAME_CAP
+                        ),
+                    });
+                }
+                let mut dims = [0; 4];
+                dims[..p.shape.len()].copy_from_slice(&p.shape);
+                Ok(ParamSpec {
+                    name: hepaseg_core::params::Name::ROOT.child(&p.name),
+                    dims,
+                    rank: p.shape.len(),
+                    role: p.role,
+                })
+            })
+            .collect()
+    }
+
     /// Checks that the store holds exactly `table`'s tensors, in its order, with its shapes and
     /// roles — the contract that lets core's forward read what the host trained.
     pub fn check_table(&self, table: &[ParamSpec]) -> Result<(), NnError> {

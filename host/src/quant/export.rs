@@ -235,13 +235,8 @@ pub fn export_int8(e: &Int8Export<'_>) -> Result<String, String> {
         }
         _ => (e.preset.to_owned(), None),
     };
-    let net = network(e.model, &preset).ok_or_else(|| {
-        format!(
-            "unknown preset `{preset}` for {}; known: {}",
-            e.model.name(),
-            crate::registry::presets(e.model).join(", ")
-        )
-    })?;
+    let net = network(e.model, &preset)
+        .ok_or_else(|| crate::registry::unknown_preset(e.model, &preset))?;
     let values = match (&e.params, values) {
         (_, Some(v)) => v,
         (ParamSource::RandomInit { seed }, None) => crate::blob::seeded_params(net.params, *seed),
@@ -255,6 +250,7 @@ pub fn export_int8(e: &Int8Export<'_>) -> Result<String, String> {
     match e.model {
         Model::AgcafNet => crate::with_agcaf_preset!(preset.as_str(), run(&e, values)),
         Model::CafctNet => crate::with_cafct_preset!(preset.as_str(), run(&e, values)),
+        Model::Unet | Model::AttentionUnet => None,
     }
     .unwrap_or_else(|| Err(format!("no int8 engine for preset `{preset}`")))
 }

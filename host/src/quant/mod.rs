@@ -86,6 +86,7 @@ impl Calib {
         match model {
             crate::registry::Model::AgcafNet => agcaf_config(preset).map(Calib::Agcaf),
             crate::registry::Model::CafctNet => cafct_config(preset).map(Calib::Cafct),
+            crate::registry::Model::Unet | crate::registry::Model::AttentionUnet => None,
         }
     }
 

@@ -40,17 +40,17 @@ impl CheckpointNet {
             .get("preset")
             .map_err(|e| format!("{file}: {e}"))?
             .to_string();
-        let entry = crate::blob::network(model, &preset)
-            .ok_or_else(|| format!("{file}: unknown preset `{preset}` in the checkpoint"))?;
-        let want = format!("{:016x}", entry.fingerprint);
+        let want = crate::train::run::fingerprint_hex(model, &preset)
+            .map_err(|e| format!("{file}: the checkpoint's {e}"))?;
         if ck.get("fingerprint").map_err(|e| format!("{file}: {e}"))? != want {
             return Err(format!(
                 "{file}: the checkpoint's fingerprint does not match this build's {} {preset}",
                 model.name()
             ));
         }
-        let summary = crate::registry::summary(model, &preset)
-            .ok_or_else(|| format!("{file}: unknown preset `{preset}`"))?;
+        let size = models::identity(model, &preset)
+            .ok_or_else(|| format!("{file}: unknown preset `{preset}`"))?
+            .size;
         let mut store = ParamStore::new(Cpu::seed_from_u64(0), 0);
         let net = models::build(model, &preset, &mut store).map_err(|e| format!("{file}: {e}"))?;
         crate::train::run::load_params(&mut store, &ck).map_err(|e| format!("{file}: {e}"))?;
@@ -60,8 +60,8 @@ impl CheckpointNet {
             store,
             model,
             preset,
-            input: summary.input,
-            output: summary.output,
+            input: [1, size, size],
+            output: [1, size, size],
             step: ck.get("step").unwrap_or("?").to_string(),
         })
     }

@@ -275,18 +275,9 @@ pub fn train(args: &TrainArgs) -> Result<TrainReport, String> {
         );
     }
     check_settings(args)?;
-    let entry = crate::blob::network(args.model, &args.preset).ok_or_else(|| {
-        format!(
-            "unknown preset `{}` for {}; known presets: {}",
-            args.preset,
-            args.model.name(),
-            crate::registry::presets(args.model).join(", ")
-        )
-    })?;
-    let size = entry
-        .params
-        .first()
-        .map_or(0, |_| preset_size(args.model, &args.preset));
+    let size = models::identity(args.model, &args.preset)
+        .ok_or_else(|| unknown_preset(args.model, &args.preset))?
+        .size;
     let target = if args.target == "liver" {
         crate::data::Target::Liver
     } else {
@@ -534,8 +525,24 @@ fn check_settings(args: &TrainArgs) -> Result<(), String> {
     }
 }
 
-fn preset_size(model: Model, preset: &str) -> usize {
-    crate::registry::summary(model, preset).map_or(0, |s| s.input[1])
+/// The error for a preset no trainable network has.
+fn unknown_preset(model: Model, preset: &str) -> String {
+    if model.is_baseline() {
+        let known = models::unet::PRESETS.join(", ");
+        format!(
+            "unknown preset `{preset}` for {}; known: {known}",
+            model.name()
+        )
+    } else {
+        crate::registry::unknown_preset(model, preset)
+    }
+}
+
+/// The fingerprint a checkpoint of `(model, preset)` records, as 16 hex digits.
+pub(crate) fn fingerprint_hex(model: Model, preset: &str) -> Result<String, String> {
+    models::identity(model, preset)
+        .map(|id| format!("{:016x}", id.fingerprint))
+        .ok_or_else(|| unknown_preset(model, preset))
 }
 
 fn progress_bar(quiet: bool, total: u64, at: u64) -> indicatif::ProgressBar {
@@ -632,13 +639,12 @@ impl Run {
             optim: self.opt.export_state(),
             ..Default::default()
         };
-        let entry =
-            crate::blob::network(self.args.model, &self.args.preset).ok_or("unknown network")?;
+        let fingerprint = fingerprint_hex(self.args.model, &self.args.preset)?;
         let p = self.prog;
         for (k, v) in [
             ("model", self.args.model.name().to_string()),
             ("preset", self.args.preset.clone()),
-            ("fingerprint", format!("{:016x}", entry.fingerprint)),
+            ("fingerprint", fingerprint),
             ("epoch", p.epoch.to_string()),
             ("step_in_epoch", p.step_in_epoch.to_string()),
             ("step", p.step.to_string()),
@@ -654,9 +660,7 @@ impl Run {
     /// Loads `path` into this run: tensors, optimizer state, position, RNG position.
     fn resume(&mut self, path: &Path) -> Result<(), String> {
         let ck = Checkpoint::load(path)?;
-        let entry =
-            crate::blob::network(self.args.model, &self.args.preset).ok_or("unknown network")?;
-        let want = format!("{:016x}", entry.fingerprint);
+        let want = fingerprint_hex(self.args.model, &self.args.preset)?;
         if ck.get("model")? != self.args.model.name() || ck.get("fingerprint")? != want {
             return Err(format!(
                 "{} holds {} {} (fingerprint {}), not {} {}",
@@ -722,7 +726,7 @@ pub fn export_checkpoint(
         ));
     }
     let net = crate::blob::network(model, &preset)
-        .ok_or_else(|| format!("unknown preset `{preset}` in the checkpoint"))?;
+        .ok_or_else(|| crate::registry::unknown_preset(model, &preset))?;
     if ck.get("fingerprint")? != format!("{:016x}", net.fingerprint) {
         return Err("the checkpoint's fingerprint does not match this build's network".into());
     }
