@@ -72,7 +72,17 @@ pub fn group(n: u64) -> String {
 
 /// Runs the command: prints the table or JSON, or explains which presets exist.
 pub fn run(model: Model, preset: &str, json: bool) -> Result<String, String> {
-    let s = summary(model, preset).ok_or_else(|| crate::registry::unknown_preset(model, preset))?;
+    let s = summary(model, preset).ok_or_else(|| {
+        if model.is_baseline() {
+            crate::registry::unknown_preset(model, preset)
+        } else {
+            format!(
+                "unknown preset '{preset}' for {}; known presets: {}",
+                model.name(),
+                crate::registry::presets(model).join(", ")
+            )
+        }
+    })?;
     if json {
         serde_json::to_string_pretty(&s).map_err(|e| format!("cannot encode summary: {e}"))
     } else {
