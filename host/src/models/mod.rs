@@ -113,7 +113,7 @@ pub fn identity(model: Model, preset: &str) -> Option<Identity> {
         let table = store.table().ok()?;
         return Some(Identity {
             size: config.size,
-            fingerprint: hepaseg_core::params::fingerprint(&table),
+            fingerprint: fingerprint(&store).ok()?,
             params: hepaseg_core::params::count_elements(&table, true),
         });
     }
@@ -124,6 +124,14 @@ pub fn identity(model: Model, preset: &str) -> Option<Identity> {
         fingerprint: entry.fingerprint,
         params: summary.params,
     })
+}
+
+/// The architecture fingerprint of the network built in `store` (core's FNV-1a over every
+/// tensor's name and shape, in registration order). For a core network it equals the core
+/// type's `FINGERPRINT` (`build` checks the table); for a baseline it is the only one there is.
+/// A run or a loaded checkpoint computes it once from the store it already built.
+pub fn fingerprint<E: Real, D: Device<E>>(store: &ParamStore<E, D>) -> Result<u64, NnError> {
+    Ok(hepaseg_core::params::fingerprint(&store.table()?))
 }
 
 /// A core network type the host can build and train.

@@ -40,19 +40,18 @@ impl CheckpointNet {
             .get("preset")
             .map_err(|e| format!("{file}: {e}"))?
             .to_string();
-        let want = crate::train::run::fingerprint_hex(model, &preset)
-            .map_err(|e| format!("{file}: the checkpoint's {e}"))?;
-        if ck.get("fingerprint").map_err(|e| format!("{file}: {e}"))? != want {
+        let size = models::identity(model, &preset)
+            .ok_or_else(|| format!("{file}: unknown preset `{preset}` in the checkpoint"))?
+            .size;
+        let mut store = ParamStore::new(Cpu::seed_from_u64(0), 0);
+        let net = models::build(model, &preset, &mut store).map_err(|e| format!("{file}: {e}"))?;
+        let want = models::fingerprint(&store).map_err(|e| format!("{file}: {e}"))?;
+        if ck.get("fingerprint").map_err(|e| format!("{file}: {e}"))? != format!("{want:016x}") {
             return Err(format!(
                 "{file}: the checkpoint's fingerprint does not match this build's {} {preset}",
                 model.name()
             ));
         }
-        let size = models::identity(model, &preset)
-            .ok_or_else(|| format!("{file}: unknown preset `{preset}`"))?
-            .size;
-        let mut store = ParamStore::new(Cpu::seed_from_u64(0), 0);
-        let net = models::build(model, &preset, &mut store).map_err(|e| format!("{file}: {e}"))?;
         crate::train::run::load_params(&mut store, &ck).map_err(|e| format!("{file}: {e}"))?;
         store.set_mode(Mode::Eval);
         Ok(Self {

@@ -254,6 +254,8 @@ struct Run {
     loss: LossConfig,
     schedule: Schedule,
     prog: Progress,
+    /// The network's fingerprint as 16 hex digits (what checkpoints record), computed once.
+    fingerprint: String,
 }
 
 fn err(e: impl std::fmt::Display) -> String {
@@ -538,13 +540,6 @@ fn unknown_preset(model: Model, preset: &str) -> String {
     }
 }
 
-/// The fingerprint a checkpoint of `(model, preset)` records, as 16 hex digits.
-pub(crate) fn fingerprint_hex(model: Model, preset: &str) -> Result<String, String> {
-    models::identity(model, preset)
-        .map(|id| format!("{:016x}", id.fingerprint))
-        .ok_or_else(|| unknown_preset(model, preset))
-}
-
 fn progress_bar(quiet: bool, total: u64, at: u64) -> indicatif::ProgressBar {
     if quiet {
         return indicatif::ProgressBar::hidden();
@@ -564,6 +559,7 @@ impl Run {
         let r = recipe(args);
         let mut store = ParamStore::new(Cpu::seed_from_u64(args.seed), args.seed);
         let net = models::build(args.model, &args.preset, &mut store).map_err(err)?;
+        let fingerprint = format!("{:016x}", models::fingerprint(&store).map_err(err)?);
         if let Some(p) = r.prior {
             if !(p > 0.0 && p < 1.0) {
                 return Err(format!("--prior {p}: must lie strictly between 0 and 1"));
@@ -586,6 +582,7 @@ impl Run {
             loss: LossConfig::new(r.loss).with_pooled(r.pooled),
             schedule: Schedule::new(kind, r.lr, total_steps.max(1)).map_err(err)?,
             prog: Progress::default(),
+            fingerprint,
         })
     }
 
@@ -639,12 +636,11 @@ impl Run {
             optim: self.opt.export_state(),
             ..Default::default()
         };
-        let fingerprint = fingerprint_hex(self.args.model, &self.args.preset)?;
         let p = self.prog;
         for (k, v) in [
             ("model", self.args.model.name().to_string()),
             ("preset", self.args.preset.clone()),
-            ("fingerprint", fingerprint),
+            ("fingerprint", self.fingerprint.clone()),
             ("epoch", p.epoch.to_string()),
             ("step_in_epoch", p.step_in_epoch.to_string()),
             ("step", p.step.to_string()),
@@ -660,7 +656,7 @@ impl Run {
     /// Loads `path` into this run: tensors, optimizer state, position, RNG position.
     fn resume(&mut self, path: &Path) -> Result<(), String> {
         let ck = Checkpoint::load(path)?;
-        let want = fingerprint_hex(self.args.model, &self.args.preset)?;
+        let want = &self.fingerprint;
         if ck.get("model")? != self.args.model.name() || ck.get("fingerprint")? != want {
             return Err(format!(
                 "{} holds {} {} (fingerprint {}), not {} {}",
