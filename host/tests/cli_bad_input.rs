@@ -210,6 +210,11 @@ fn bench() -> Bench {
     let found = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../fuzz/seeds/read_dicom/regression-oom-length.dcm");
     b.write("fuzzed.dcm", &std::fs::read(found).unwrap());
+    // Its second one: an invalid VR `IL` that dicom-rs reads with a 4-byte length, which put
+    // dicom-rs (but not the old length walk) on a 4 GB length inside the pixel data.
+    let found = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/seeds/read_dicom/regression-oom-unknown-vr.dcm");
+    b.write("fuzzed-vr.dcm", &std::fs::read(found).unwrap());
     b
 }
 
@@ -444,6 +449,11 @@ fn segment_refusals() {
             "segment: the read_dicom fuzzer's out-of-memory input",
             seg("a.hseg", "fuzzed.dcm", &[]),
             &["fuzzed.dcm", "(9400,BB00) declares 3623931648 bytes"],
+        ),
+        (
+            "segment: the read_dicom fuzzer's unknown-VR out-of-memory input",
+            seg("a.hseg", "fuzzed-vr.dcm", &[]),
+            &["fuzzed-vr.dcm", "(0601,E701) declares 4043372800 bytes"],
         ),
         (
             "segment --pubkey: unsigned blob",

@@ -7,9 +7,16 @@
 //! allocation the parser makes by the file's size. It is deliberately permissive otherwise:
 //! what it cannot walk (a deflated transfer syntax) is left to dicom-rs to judge.
 
-/// Explicit VRs with a 2-byte reserved field and a 4-byte length.
-const LONG_VRS: [&[u8; 2]; 11] = [
-    b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UR", b"UT", b"UN",
+/// The explicit VRs whose length is the 16-bit field right after the VR (PS3.5 §7.1.2, Table
+/// 7.1-2). Every other VR — the long ones (OB, OW, SQ, UN, UT, …) *and any VR this list does
+/// not know* — has 2 reserved bytes and a 32-bit length. That second rule is what dicom-rs
+/// 0.10 does (an unrecognised VR is read as UN), and the walk must agree with it element by
+/// element: the second read_dicom fuzz finding was an uppercase but invalid VR `IL` that this
+/// walk read as short while dicom-rs read it as long, so the two parted ways and dicom-rs met a
+/// 4 GB length inside the pixel data that the walk never saw.
+const SHORT_VRS: [&[u8; 2]; 21] = [
+    b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT", b"PN",
+    b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US",
 ];
 const UNDEFINED: u32 = 0xFFFF_FFFF;
 const PIXEL_DATA: (u16, u16) = (0x7FE0, 0x0010);
@@ -126,8 +133,9 @@ fn header(file: &[u8], pos: usize, syntax: Syntax) -> Option<Header> {
     }
     let vr = [b[4], b[5]];
     // dicom-rs reads an unknown VR as UN (reserved bytes and a 4-byte length), and so does
-    // this walk: the fuzzer's 3.6 GB length sat behind the VR bytes `00 DD`.
-    if LONG_VRS.contains(&&vr) || !vr.iter().all(u8::is_ascii_uppercase) {
+    // this walk: the fuzzer's 3.6 GB length sat behind the VR bytes `00 DD`, its 4 GB one
+    // behind an element with the invalid VR `IL`.
+    if !SHORT_VRS.contains(&&vr) {
         let l = file.get(pos + 8..pos + 12)?;
         Some(Header {
             tag,
@@ -176,7 +184,7 @@ mod tests {
         e.extend_from_slice(&elem.to_le_bytes());
         e.extend_from_slice(vr);
         let len = declared.unwrap_or(value.len() as u32);
-        if LONG_VRS.contains(&vr) {
+        if !SHORT_VRS.contains(&vr) {
             e.extend_from_slice(&[0, 0]);
             e.extend_from_slice(&len.to_le_bytes());
         } else {
@@ -214,6 +222,24 @@ mod tests {
         body.extend_from_slice(&[0; 8]);
         let e = check(&part10("1.2.840.10008.1.2.1", &body)).unwrap_err();
         assert!(e.contains("(9400,BB00) declares 3623878656 bytes"), "{e}");
+    }
+
+    #[test]
+    fn an_uppercase_vr_that_is_not_a_short_one_has_a_4_byte_length() {
+        // The second fuzz finding: VR `IL` (not a DICOM VR). Read as short (2-byte length 4)
+        // the walk would step over 4 bytes; dicom-rs reads reserved bytes `04 00` and the
+        // 4-byte length after them, and so must the walk — here that length is 60,000.
+        let mut body = explicit(0x0010, 0x0010, b"PN", b"DOE^J ", None);
+        body.extend_from_slice(&[0x19, 0x00, 0x60, 0x10, b'I', b'L', 4, 0]);
+        body.extend_from_slice(&60_000u32.to_le_bytes());
+        body.extend_from_slice(&[0; 16]);
+        let e = check(&part10("1.2.840.10008.1.2.1", &body)).unwrap_err();
+        assert!(e.contains("(0019,1060) declares 60000 bytes"), "{e}");
+        // A real long VR the old list knew and a 64-bit one it did not (SV) read the same way.
+        for vr in [b"OW", b"SV"] {
+            let ok = explicit(0x0019, 0x1060, vr, &[0; 8], None);
+            assert_eq!(check(&part10("1.2.840.10008.1.2.1", &ok)), Ok(()), "{vr:?}");
+        }
     }
 
     #[test]
