@@ -244,7 +244,14 @@ fn main() -> ExitCode {
         }
         Command::Segment(args) => hepaseg::segment::run(&args),
         Command::Eval(args) => hepaseg::eval::run(&args),
-        Command::Train(args) => hepaseg::train::run::run(&args),
+        Command::Train(args) => match hepaseg::train::run::run(&args) {
+            Ok(hepaseg::train::run::Ended::Done(text)) => Ok(text),
+            Ok(hepaseg::train::run::Ended::Interrupted { message, code }) => {
+                eprintln!("hepaseg: {message}");
+                return ExitCode::from(code);
+            }
+            Err(e) => Err(e),
+        },
         Command::Report(args) => hepaseg::report::run(&args),
         Command::Ablate(args) => hepaseg::study::ablate::run(&args),
         Command::Bench(args) => hepaseg::bench::run(&args),

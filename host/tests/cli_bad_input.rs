@@ -282,9 +282,15 @@ fn train_refusals() {
             &["--max-minutes"],
         ),
         (
-            "train: --batch 1",
-            &["--data", "data", "--batch", "1"],
-            &["--batch"],
+            "train: --batch 0",
+            &["--data", "data", "--batch", "0"],
+            &["--batch", "at least 1"],
+        ),
+        #[cfg(not(feature = "cuda"))]
+        (
+            "train: --device cuda in a CPU-only build",
+            &["--data", "data", "--device", "cuda"],
+            &["--device cuda", "without CUDA support", "build-cuda.sh"],
         ),
         (
             "train: unknown preset",

@@ -1,8 +1,10 @@
 //! `hepaseg train` on a tiny phantom set: the loss goes down within a few dozen steps, a run
 //! interrupted by a checkpoint and resumed equals an uninterrupted run bit for bit (CPU, both
 //! networks: CAFCT-Net's ASPP dropout replays the device RNG), and so does a run SIGKILLed at
-//! random points (during steps and checkpoint writes) and resumed; a CAFCT-Net checkpoint
-//! exports to a blob whose core forward equals the host model's.
+//! random points (during steps and checkpoint writes) and resumed, and so does a run stopped
+//! by Ctrl-C (exit 130, `last` saved) and resumed; `--batch 1` trains with the batch norms on
+//! 1×1 maps frozen; a CAFCT-Net checkpoint exports to a blob whose core forward equals the
+//! host model's.
 
 use hepaseg::registry::Model;
 use hepaseg::train::checkpoint::Checkpoint;
@@ -181,6 +183,54 @@ fn run_and_kill(args: &[String], run: &Path, at: KillAt) -> bool {
     }
 }
 
+/// `hepaseg train` on `data` into `out`: tiny AGCAF-Net, 3 epochs of batch 4, seeded.
+fn cli_args(data: &Path, out: &Path, resume: bool) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "train",
+        "--model",
+        "agcaf-net",
+        "--preset",
+        "tiny",
+        "--batch",
+        "4",
+        "--epochs",
+        "3",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "2e-3",
+        "--loss",
+        "bce-dice",
+        "--target",
+        "liver",
+        "--seed",
+        "5",
+        "--quiet",
+        "--data",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.push(data.display().to_string());
+    v.push("--out".into());
+    v.push(out.display().to_string());
+    if resume {
+        v.push("--resume".into());
+    }
+    v
+}
+
+/// The file names in `dir`, sorted.
+fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
 /// SIGKILL `hepaseg train` at random points (inside steps, while checkpoints are written),
 /// `--resume` each time, and the run ends with the same checkpoints (bit-identical tensors,
 /// optimizer state, RNG position), the same best checkpoint and the same metrics.csv as an
@@ -194,41 +244,7 @@ fn killed_and_resumed_equals_uninterrupted() {
     let data = tmp.path().join("data");
     hepaseg::data::synth(&data, 4, 64, 6, 3).expect("synth");
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let cli = |out: &Path, resume: bool| -> Vec<String> {
-        let mut v: Vec<String> = [
-            "train",
-            "--model",
-            "agcaf-net",
-            "--preset",
-            "tiny",
-            "--batch",
-            "4",
-            "--epochs",
-            "3",
-            "--optimizer",
-            "adam",
-            "--lr",
-            "2e-3",
-            "--loss",
-            "bce-dice",
-            "--target",
-            "liver",
-            "--seed",
-            "5",
-            "--quiet",
-            "--data",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        v.push(data.display().to_string());
-        v.push("--out".into());
-        v.push(out.display().to_string());
-        if resume {
-            v.push("--resume".into());
-        }
-        v
-    };
+    let cli = |out: &Path, resume: bool| cli_args(&data, out, resume);
 
     let started = Instant::now();
     assert!(!run_and_kill(&cli(&a, false), &a, KillAt::Delay(u64::MAX)));
@@ -288,17 +304,142 @@ fn killed_and_resumed_equals_uninterrupted() {
         std::fs::read_to_string(b.join("metrics.csv")).unwrap(),
         "metrics.csv differs"
     );
-    let files = |dir: &Path| -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    };
     assert_eq!(files(&b), files(&a), "temporary files left behind");
     assert!(files(&b).contains(&"last.safetensors".to_string()));
+}
+
+/// Ctrl-C during `hepaseg train` (SIGINT once the first epoch is logged): the command exits
+/// with 130 and says where `last` is; `last` holds the position reached (past epoch 1);
+/// `--resume` says it continues from that step, and the run ends with the same checkpoints
+/// (bit-identical tensors and optimizer state), the same metrics.csv and no temporary files,
+/// as an uninterrupted run.
+#[test]
+fn ctrl_c_saves_last_and_resume_ends_like_an_uninterrupted_run() {
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    hepaseg::data::synth(&data, 4, 64, 6, 3).expect("synth");
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let bin = env!("CARGO_BIN_EXE_hepaseg");
+    let straight = Command::new(bin)
+        .args(cli_args(&data, &a, false))
+        .output()
+        .unwrap();
+    assert!(straight.status.success(), "{straight:?}");
+
+    let mut child = Command::new(bin)
+        .args(cli_args(&data, &b, false))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start hepaseg train");
+    let logged = |dir: &Path| {
+        std::fs::read_to_string(dir.join("metrics.csv")).is_ok_and(|t| t.lines().count() >= 2)
+    };
+    while !logged(&b) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "train ended before its first epoch was logged"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let sent = Command::new("kill")
+        .args(["-s", "INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted by Ctrl-C")
+            && stderr.contains(&b.join("last.safetensors").display().to_string())
+            && stderr.contains("--resume"),
+        "{stderr}"
+    );
+    let saved = Checkpoint::load(&b.join("last.safetensors")).unwrap();
+    let step: u64 = saved.get_num("step").unwrap();
+    let epoch: u64 = saved.get_num("epoch").unwrap();
+    assert!(
+        epoch >= 1 && step >= 1,
+        "saved at epoch {epoch}, step {step}"
+    );
+    let full = Checkpoint::load(&a.join("last.safetensors")).unwrap();
+    let total: u64 = full.get_num("step").unwrap();
+    assert!(
+        step < total,
+        "the signal came after the last step ({step} of {total})"
+    );
+
+    let resumed = Command::new(bin)
+        .args(cli_args(&data, &b, true))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("resuming from step {step} ")),
+        "{stderr}"
+    );
+    assert_same_checkpoint(&a.join("last.safetensors"), &b.join("last.safetensors"));
+    assert_same_checkpoint(&a.join("best.safetensors"), &b.join("best.safetensors"));
+    assert_eq!(
+        std::fs::read_to_string(a.join("metrics.csv")).unwrap(),
+        std::fs::read_to_string(b.join("metrics.csv")).unwrap(),
+        "metrics.csv differs"
+    );
+    assert_eq!(files(&b), files(&a), "temporary files left behind");
+}
+
+/// `--batch 1` trains: every loss is finite, and exactly the batch norms that see one value
+/// per channel — AGCAF-Net's AFM channel gates (`*.ca.*`, fed by a global average pool) —
+/// keep their running statistics at the initial 0 and 1, while every other batch norm's
+/// moved (batch statistics, as PyTorch at batch 1).
+#[test]
+fn batch_one_trains_with_single_value_batch_norms_frozen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    phantoms(&data);
+    let out = tmp.path().join("run");
+    let r = train(&TrainArgs {
+        batch: 1,
+        ..args(&data, &out, 3)
+    })
+    .expect("train --batch 1");
+    assert_eq!(r.losses.len(), 3);
+    assert!(r.losses.iter().all(|l| l.is_finite()), "{:?}", r.losses);
+    let ck = Checkpoint::load(&out.join("last.safetensors")).unwrap();
+    let value = |name: &str| -> &[f32] {
+        &ck.params
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .unwrap_or_else(|| panic!("no {name}"))
+            .2
+    };
+    let (mut frozen, mut moved) = (0, 0);
+    for (name, _, mean) in &ck.params {
+        let Some(prefix) = name.strip_suffix(".running_mean") else {
+            continue;
+        };
+        let var = value(&format!("{prefix}.running_var"));
+        let initial = mean.iter().all(|&m| m == 0.0) && var.iter().all(|&v| v == 1.0);
+        assert_eq!(
+            initial,
+            prefix.contains(".ca."),
+            "{prefix}: running statistics {}",
+            if initial { "unchanged" } else { "moved" }
+        );
+        if initial {
+            frozen += 1;
+        } else {
+            moved += 1;
+        }
+    }
+    println!("batch 1: {frozen} batch norms frozen, {moved} on batch statistics");
+    assert!(
+        frozen >= 2 && moved > frozen,
+        "{frozen} frozen, {moved} moved"
+    );
 }
 
 /// A few CAFCT-Net steps, then `export --checkpoint`: core loads the blob, and its f32

@@ -270,3 +270,50 @@ fn frozen_batch_norm_uses_running_statistics_in_training() {
     assert_eq!(s.values_f64(bn.ids()[2]).unwrap(), [0.5, -0.5]);
     assert!(s.is_training());
 }
+
+/// Mixed batch-statistics freezing: with the store's single-value option, a training-mode
+/// batch norm fed one value per channel (1 × C × 1 × 1) normalises with its running statistics
+/// (hand-computed) and leaves them unchanged; without it, the same input is a shape error
+/// (PyTorch's refusal). A map with more values per channel keeps batch statistics either way.
+#[test]
+fn single_value_batch_norm_uses_running_statistics_when_enabled() {
+    let mut s = store();
+    let bn = BatchNorm2d::new(&mut s, "bn", 2).unwrap();
+    s.set_values_f64(bn.ids()[0], &[2.0, 1.0]).unwrap(); // γ
+    s.set_values_f64(bn.ids()[1], &[0.0, 1.0]).unwrap(); // β
+    s.set_values_f64(bn.ids()[2], &[0.5, -0.5]).unwrap();
+    s.set_values_f64(bn.ids()[3], &[4.0, 0.25]).unwrap();
+    let dev = s.device().clone();
+    let one: Tensor<(usize, usize, usize, usize), f64, Cpu> =
+        dev.tensor_from_vec(vec![2.5, 0.5], (1, 2, 1, 1));
+    assert!(matches!(
+        bn.forward(&mut s, one.clone()),
+        Err(NnError::Shape { .. })
+    ));
+    s.set_batch_norm_single_value_frozen(true);
+    let y = bn.forward(&mut s, one).unwrap().as_vec();
+    // γ·(x − mean)/√(var + ε) + β
+    let want = [
+        2.0 * (2.5 - 0.5) / (4.0 + 1e-5f64).sqrt(),
+        (0.5 + 0.5) / (0.25 + 1e-5f64).sqrt() + 1.0,
+    ];
+    for (y, w) in y.iter().zip(want) {
+        assert!((y - w).abs() < 1e-12, "{y} vs {w}");
+    }
+    assert_eq!(s.values_f64(bn.ids()[2]).unwrap(), [0.5, -0.5]);
+    assert_eq!(s.values_f64(bn.ids()[3]).unwrap(), [4.0, 0.25]);
+    // two values per channel (batch 1, 1 × 2 map): batch statistics, running ones updated
+    let two: Tensor<(usize, usize, usize, usize), f64, Cpu> =
+        dev.tensor_from_vec(vec![1.0, 3.0, -1.0, 1.0], (1, 2, 1, 2));
+    let y = bn.forward(&mut s, two).unwrap().as_vec();
+    let norm = 1.0 / (1.0 + 1e-5f64).sqrt(); // each channel: mean ±, biased variance 1
+    let want = [-2.0 * norm, 2.0 * norm, 1.0 - norm, 1.0 + norm];
+    for (y, w) in y.iter().zip(want) {
+        assert!((y - w).abs() < 1e-12, "{y} vs {w}");
+    }
+    let mean = s.values_f64(bn.ids()[2]).unwrap();
+    assert!(
+        (mean[0] - (0.9 * 0.5 + 0.1 * 2.0)).abs() < 1e-12,
+        "{mean:?}"
+    );
+}

@@ -77,14 +77,17 @@ impl BatchNorm2d {
     }
 
     /// Normalises `x`; in [`super::Mode::Train`] with batch statistics (and updates the running
-    /// ones), in [`super::Mode::Eval`] — or when the store has batch norm frozen — with the
-    /// running statistics.
+    /// ones), in [`super::Mode::Eval`] — or when the store has batch norm frozen, or has
+    /// single-value freezing on and `x` holds one value per channel — with the running
+    /// statistics.
     pub fn forward<E: Real, D: Device<E>, T: Tape<E, D>>(
         &self,
         store: &mut ParamStore<E, D>,
         x: Map<E, D, T>,
     ) -> Result<Map<E, D, T>, NnError> {
-        if store.is_training() && !store.batch_norm_frozen() {
+        let (n, _, h, w) = *x.shape();
+        let single = n * h * w == 1 && store.batch_norm_single_value_frozen();
+        if store.is_training() && !store.batch_norm_frozen() && !single {
             self.forward_train(store, x)
         } else {
             self.forward_eval(store, x)

@@ -112,6 +112,7 @@ pub struct ParamStore<E: Real, D: Device<E>> {
     by_name: HashMap<String, ParamId>,
     mode: Mode,
     bn_frozen: bool,
+    bn_single_value_frozen: bool,
     cache: Cache<E, D>,
 }
 
@@ -140,6 +141,7 @@ impl<E: Real, D: Device<E>> ParamStore<E, D> {
             by_name: HashMap::new(),
             mode: Mode::Train,
             bn_frozen: false,
+            bn_single_value_frozen: false,
             cache: Cache::default(),
         }
     }
@@ -174,6 +176,22 @@ impl<E: Real, D: Device<E>> ParamStore<E, D> {
     /// Whether batch norm is frozen (see [`Self::set_batch_norm_frozen`]).
     pub fn batch_norm_frozen(&self) -> bool {
         self.bn_frozen
+    }
+
+    /// Mixed batch-statistics freezing, decided per layer and step by the input's shape: in
+    /// [`Mode::Train`], a batch norm that sees only **one value per channel** (`N·H·W = 1`: a
+    /// 1×1 gate map at batch 1), where the batch variance is undefined, normalises with its
+    /// running statistics and leaves them unchanged — as if frozen for that step — instead of
+    /// failing as PyTorch does. Every layer with more values per channel keeps batch
+    /// statistics. Off by default (PyTorch's behaviour); `hepaseg train` turns it on, which
+    /// changes nothing at batch ≥ 2 and makes `--batch 1` train.
+    pub fn set_batch_norm_single_value_frozen(&mut self, on: bool) {
+        self.bn_single_value_frozen = on;
+    }
+
+    /// Whether [`Self::set_batch_norm_single_value_frozen`] is on.
+    pub fn batch_norm_single_value_frozen(&self) -> bool {
+        self.bn_single_value_frozen
     }
 
     /// The shape-keyed cache of index and weight tensors.

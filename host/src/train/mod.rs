@@ -15,6 +15,7 @@
 
 pub mod checkpoint;
 pub mod clip;
+pub mod interrupt;
 pub mod loss;
 pub mod optim;
 pub mod run;

@@ -11,6 +11,16 @@
 //! the optimizer state, the global step, the position within the epoch (the loader's order
 //! and augmentations are functions of `(seed, epoch, slice)`), and the number of draws taken
 //! from the device RNG (dfdx's dropout takes one `u64` per call), which a resumed run replays.
+//!
+//! **Ctrl-C** (or SIGTERM) stops the run after the current step: it saves `last` like an
+//! epoch's checkpoint and `hepaseg train` exits with 130 (143 for SIGTERM); `--resume`
+//! continues from there ([`super::interrupt`]).
+//!
+//! **Devices**: the loop is generic over the dfdx device ([`Backend`]); `--device cpu` runs on
+//! dfdx's `Cpu`, `--device cuda` on dfdx's `Cuda` in a build with `--features cuda`
+//! (scripts/build-cuda.sh, docs/cuda.md). The parameters are initialised on the host either
+//! way, and the device RNG (dropout) is dfdx's CPU generator on both, so the same seed gives
+//! the same initial network and dropout masks on both devices.
 
 use super::checkpoint::Checkpoint;
 use super::{
@@ -21,11 +31,12 @@ use crate::data::loader::{batch_plan, make_batch, Batch};
 use crate::data::{DataConfig, Dataset, LoaderConfig, SliceFilter};
 use crate::metrics::Confusion;
 use crate::models::{self, SegNet};
-use crate::nn::{Mode, ParamStore};
+use crate::nn::{Backend, Mode, ParamStore};
 use crate::registry::Model;
 use dfdx::prelude::*;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// The optimizer names of `--optimizer`.
@@ -90,7 +101,8 @@ pub struct TrainArgs {
     /// Epochs.
     #[arg(long, default_value_t = 10)]
     pub epochs: u64,
-    /// Slices per batch.
+    /// Slices per batch. At 1, batch norms that see one value per channel (1×1 gate maps)
+    /// use their running statistics, left unchanged (docs/training.md).
     #[arg(long, default_value_t = 8)]
     pub batch: usize,
     /// Base learning rate [default: tiny presets 2e-3; else 0.05 AGCAF-Net, 1e-3 CAFCT-Net].
@@ -133,7 +145,8 @@ pub struct TrainArgs {
     /// Train only on slices with liver (the usual LiTS restriction).
     #[arg(long)]
     pub liver_slices_only: bool,
-    /// Device: cpu (cuda needs a build with `--features cuda`).
+    /// Device: cpu, or cuda (GPU 0; needs a build with `--features cuda`, see
+    /// scripts/build-cuda.sh).
     #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
     pub device: String,
     /// Continue from RUN_DIR/last.safetensors.
@@ -157,6 +170,8 @@ pub struct TrainReport {
     pub best_dice: f64,
     /// Steps per second of this invocation.
     pub steps_per_s: f64,
+    /// Stopped by the stop flag (Ctrl-C) after saving `last`, before its epochs were done.
+    pub interrupted: bool,
 }
 
 impl std::fmt::Display for TrainReport {
@@ -246,11 +261,11 @@ struct Progress {
     best_dice: f64,
 }
 
-struct Run {
+struct Run<D: Backend<f32>> {
     args: TrainArgs,
     net: SegNet,
-    store: ParamStore<f32, Cpu>,
-    opt: Optimizer<f32, Cpu>,
+    store: ParamStore<f32, D>,
+    opt: Optimizer<f32, D>,
     loss: LossConfig,
     schedule: Schedule,
     prog: Progress,
@@ -262,21 +277,78 @@ fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-/// Runs `hepaseg train`; the text is the summary the command prints.
-pub fn run(args: &TrainArgs) -> Result<String, String> {
-    train(args).map(|r| r.to_string())
+/// How `hepaseg train` ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// The run finished (epochs, `--max-steps` or `--max-minutes`): the summary to print.
+    Done(String),
+    /// Ctrl-C or SIGTERM: `last` is saved. The message for stderr and the exit status.
+    Interrupted {
+        /// What happened and how to continue.
+        message: String,
+        /// 130 (SIGINT) or 143 (SIGTERM).
+        code: u8,
+    },
+}
+
+/// Runs `hepaseg train` with Ctrl-C/SIGTERM handlers installed (see [`super::interrupt`]).
+pub fn run(args: &TrainArgs) -> Result<Ended, String> {
+    let signal = super::interrupt::StopSignal::install()?;
+    let report = train_until(args, signal.flag())?;
+    if !report.interrupted {
+        return Ok(Ended::Done(report.to_string()));
+    }
+    Ok(Ended::Interrupted {
+        message: format!(
+            "train: interrupted by {} at step {}; saved {} (continue with the same options \
+             and --resume)",
+            signal.name(),
+            report.steps,
+            args.out.join("last.safetensors").display()
+        ),
+        code: signal.exit_code(),
+    })
 }
 
 /// The training loop (also used by tests).
 pub fn train(args: &TrainArgs) -> Result<TrainReport, String> {
-    if args.device == "cuda" {
-        return Err(
-            "--device cuda: this build trains on the CPU only (CUDA training with \
-                    `--features cuda` is not wired into `train` yet)"
-                .into(),
-        );
-    }
+    train_until(args, &AtomicBool::new(false))
+}
+
+/// The training loop, stopped (after saving `last`) before the next step once `stop` is set.
+pub fn train_until(args: &TrainArgs, stop: &AtomicBool) -> Result<TrainReport, String> {
     check_settings(args)?;
+    match args.device.as_str() {
+        "cpu" => train_on(args, Cpu::seed_from_u64(args.seed), stop),
+        "cuda" => train_cuda(args, stop),
+        other => Err(format!("--device {other}: expected cpu or cuda")),
+    }
+}
+
+/// `--device cuda`: GPU 0 with dfdx's CUDA device.
+#[cfg(feature = "cuda")]
+fn train_cuda(args: &TrainArgs, stop: &AtomicBool) -> Result<TrainReport, String> {
+    let dev = crate::device::try_device(0, args.seed).map_err(err)?;
+    train_on(args, dev, stop)
+}
+
+/// `--device cuda` in a build without the CUDA device.
+#[cfg(not(feature = "cuda"))]
+fn train_cuda(_args: &TrainArgs, _stop: &AtomicBool) -> Result<TrainReport, String> {
+    Err(
+        "--device cuda: this hepaseg was built without CUDA support; build one with \
+         `scripts/build-cuda.sh` (or `cargo build --release --features cuda` where a CUDA \
+         toolkit is installed), see docs/cuda.md"
+            .into(),
+    )
+}
+
+/// The training loop on `dev`.
+fn train_on<D: Backend<f32>>(
+    args: &TrainArgs,
+    dev: D,
+    stop: &AtomicBool,
+) -> Result<TrainReport, String> {
     let size = models::identity(args.model, &args.preset)
         .ok_or_else(|| unknown_preset(args.model, &args.preset))?
         .size;
@@ -312,16 +384,29 @@ pub fn train(args: &TrainArgs) -> Result<TrainReport, String> {
     }
     let mut new_folder = NewRunFolder::create(&args.out)?;
     remove_stale_temp_files(&args.out);
-    let mut run = Run::new(args, per_epoch * args.epochs)?;
+    let mut run = Run::new(args, dev, per_epoch * args.epochs)?;
     let last = args.out.join("last.safetensors");
     if args.resume && last.exists() {
         run.resume(&last)?;
+        let p = run.prog;
+        eprintln!(
+            "hepaseg train: resuming from step {} (epoch {}, step {} of {per_epoch})",
+            p.step,
+            p.epoch + 1,
+            p.step_in_epoch
+        );
     } else if args.resume {
         // Killed before its first checkpoint: nothing to continue, so start from scratch
         // (the run is seeded, so this is the same run).
         eprintln!(
             "hepaseg train: no checkpoint in {} yet; starting from step 0",
             args.out.display()
+        );
+    }
+    if args.batch == 1 && !args.quiet {
+        eprintln!(
+            "hepaseg train: --batch 1: batch norms that see one value per channel (1×1 maps) \
+             use their running statistics and keep them fixed (docs/training.md)"
         );
     }
     // After the resume checks, so a refused resume leaves the run folder as it was.
@@ -336,6 +421,7 @@ pub fn train(args: &TrainArgs) -> Result<TrainReport, String> {
         val_dice: Vec::new(),
         best_dice: run.prog.best_dice,
         steps_per_s: 0.0,
+        interrupted: false,
     };
     let out_of_time = |steps_now: u64| {
         args.max_minutes
@@ -346,6 +432,10 @@ pub fn train(args: &TrainArgs) -> Result<TrainReport, String> {
         let plan = batch_plan(splits.train.len(), &loader, run.prog.epoch);
         let mut epoch_loss = Vec::new();
         for idx in plan.iter().skip(run.prog.step_in_epoch as usize) {
+            if stop.load(Ordering::SeqCst) {
+                report.interrupted = true;
+                break 'epochs;
+            }
             if out_of_time(run.prog.step) {
                 break 'epochs;
             }
@@ -367,7 +457,12 @@ pub fn train(args: &TrainArgs) -> Result<TrainReport, String> {
             bar.set_position(run.prog.step);
             bar.set_message(format!("epoch {} loss {loss:.4}", run.prog.epoch + 1));
         }
-        // epoch finished: validate, log, checkpoint
+        // epoch finished: validate, log, checkpoint (a resumed run whose checkpoint was taken
+        // after the epoch's last step and before its validation starts here)
+        if stop.load(Ordering::SeqCst) {
+            report.interrupted = true;
+            break 'epochs;
+        }
         let (dice, iou) = run.validate(&splits.val)?;
         let mean = epoch_loss.iter().sum::<f64>() / epoch_loss.len().max(1) as f64;
         let lr = run.schedule.lr(run.prog.step.saturating_sub(1));
@@ -403,8 +498,9 @@ pub fn train(args: &TrainArgs) -> Result<TrainReport, String> {
         }
         ckpt.save(&last)?;
     }
-    // stopped early (time/steps): keep the exact position
-    if run.prog.step_in_epoch > 0 {
+    // stopped early (time/steps/signal): keep the exact position (after a signal always, so
+    // `last` exists even when the signal came before the first step)
+    if run.prog.step_in_epoch > 0 || report.interrupted {
         run.checkpoint()?.save(&args.out.join("last.safetensors"))?;
     }
     bar.finish_and_clear();
@@ -498,12 +594,8 @@ fn remove_stale_temp_files(dir: &Path) {
 /// Refuses out-of-range settings before anything is read or written, naming the option, so a
 /// typo never costs a dataset scan or leaves an empty run folder behind.
 fn check_settings(args: &TrainArgs) -> Result<(), String> {
-    if args.batch < 2 {
-        return Err(
-            "--batch must be at least 2 (batch norm needs more than one value per \
-                    channel on 1×1 maps)"
-                .into(),
-        );
+    if args.batch == 0 {
+        return Err("--batch must be at least 1".into());
     }
     if args.epochs == 0 {
         return Err("--epochs must be at least 1".into());
@@ -554,10 +646,12 @@ fn progress_bar(quiet: bool, total: u64, at: u64) -> indicatif::ProgressBar {
     bar
 }
 
-impl Run {
-    fn new(args: &TrainArgs, total_steps: u64) -> Result<Self, String> {
+impl<D: Backend<f32>> Run<D> {
+    fn new(args: &TrainArgs, dev: D, total_steps: u64) -> Result<Self, String> {
         let r = recipe(args);
-        let mut store = ParamStore::new(Cpu::seed_from_u64(args.seed), args.seed);
+        let mut store = ParamStore::new(dev, args.seed);
+        // No effect at batch ≥ 2; lets `--batch 1` train (see the store's doc).
+        store.set_batch_norm_single_value_frozen(true);
         let net = models::build(args.model, &args.preset, &mut store).map_err(err)?;
         let fingerprint = format!("{:016x}", models::fingerprint(&store).map_err(err)?);
         if let Some(p) = r.prior {
@@ -687,7 +781,10 @@ impl Run {
 }
 
 /// Overwrites every tensor of `store` with the checkpoint's tensor of the same name.
-pub(crate) fn load_params(store: &mut ParamStore<f32, Cpu>, ck: &Checkpoint) -> Result<(), String> {
+pub(crate) fn load_params<D: Device<f32>>(
+    store: &mut ParamStore<f32, D>,
+    ck: &Checkpoint,
+) -> Result<(), String> {
     let ids: Vec<_> = store
         .iter()
         .map(|(id, p)| (id, p.name().to_string()))
