@@ -165,7 +165,7 @@ pub fn measure(args: &BenchArgs) -> Result<BenchReport, String> {
         None => cpu_clock_ghz().ok_or("cannot read the CPU clock; pass --clock-ghz")?,
     };
     let bench = prepare(args.model, &args.preset, args.engine, args.seed)?;
-    let input = bench_slice(bench.input_side(), args.seed)?;
+    let input = bench_input(bench.input_side(), bench.input_channels(), args.seed)?;
     let per_thread = match args.iters {
         Some(n) => n.max(1),
         None => {
@@ -243,8 +243,10 @@ pub fn measure(args: &BenchArgs) -> Result<BenchReport, String> {
 
 /// A network with its parameters, ready to run slices; shared by the timing threads.
 pub trait Bench: Sync {
-    /// Input side (the input is `1 × side × side`).
+    /// Input side (the input is `channels × side × side`).
     fn input_side(&self) -> usize;
+    /// Input channels (1, or k slices for a 2.5D preset).
+    fn input_channels(&self) -> usize;
     /// Multiply-accumulates per slice.
     fn macs(&self) -> u64;
     /// Runs `input` `n` times with an arena of its own; returns each run's wall and on-CPU
@@ -262,6 +264,10 @@ struct F32Bench<N> {
 impl<N: Int8Network> Bench for F32Bench<N> {
     fn input_side(&self) -> usize {
         N::INPUT[1]
+    }
+
+    fn input_channels(&self) -> usize {
+        N::INPUT[0]
     }
 
     fn macs(&self) -> u64 {
@@ -295,6 +301,10 @@ struct Int8Bench<N> {
 impl<N: Int8Network> Bench for Int8Bench<N> {
     fn input_side(&self) -> usize {
         N::INPUT[1]
+    }
+
+    fn input_channels(&self) -> usize {
+        N::INPUT[0]
     }
 
     fn macs(&self) -> u64 {
@@ -369,16 +379,30 @@ pub fn int8_blob<N: Int8Network>(
         .ok_or_else(|| format!("no calibration forward for {} {preset}", model.name()))?;
     let side = N::INPUT[1];
     let images = (0..4)
-        .map(|i| bench_slice(side, seed.wrapping_add(1000 + i)))
+        .map(|i| bench_input(side, N::INPUT[0], seed.wrapping_add(1000 + i)))
         .collect::<Result<Vec<_>, _>>()?;
     quantize_network::<N>(&calib, values, &images, RangeMode::MinMax)?.to_bytes()
 }
 
 /// The middle slice of a seeded `side × side` phantom, windowed to `[0, 1]`.
 pub fn bench_slice(side: usize, seed: u64) -> Result<Vec<f32>, String> {
+    bench_input(side, 1, seed)
+}
+
+/// The middle slice of a seeded `side × side` phantom with its neighbours as `channels`
+/// planes (one plane for a 2D network; [`crate::data::stack`]), windowed to `[0, 1]`.
+pub fn bench_input(side: usize, channels: usize, seed: u64) -> Result<Vec<f32>, String> {
     let ph = phantom::generate(side, 3, seed).map_err(|e| e.to_string())?;
     let window = Window::default();
-    Ok(ph.ct.slice(1).iter().map(|&hu| window.apply(hu)).collect())
+    Ok(crate::data::stack::neighbours(1, 3, channels)
+        .flat_map(|z| {
+            ph.ct
+                .slice(z)
+                .iter()
+                .map(|&hu| window.apply(hu))
+                .collect::<Vec<_>>()
+        })
+        .collect())
 }
 
 /// The CPU's maximum clock in GHz, from Linux (`cpufreq`, else `/proc/cpuinfo`).

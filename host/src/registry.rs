@@ -138,12 +138,16 @@ macro_rules! with_network {
             (Model::AgcafNet, "paper") => Some($f::<agcaf::paper::Net>($($arg),*)),
             (Model::AgcafNet, "edge") => Some($f::<agcaf::edge::Net>($($arg),*)),
             (Model::AgcafNet, "tiny") => Some($f::<agcaf::tiny::Net>($($arg),*)),
+            (Model::AgcafNet, "tiny-2.5d") => Some($f::<agcaf::tiny_2_5d::Net>($($arg),*)),
+            (Model::AgcafNet, "edge-2.5d") => Some($f::<agcaf::edge_2_5d::Net>($($arg),*)),
             (Model::AgcafNet, "tiny-backbone") => Some($f::<agcaf::tiny_backbone::Net>($($arg),*)),
             (Model::AgcafNet, "tiny-cpm") => Some($f::<agcaf::tiny_cpm::Net>($($arg),*)),
             (Model::AgcafNet, "tiny-afm") => Some($f::<agcaf::tiny_afm::Net>($($arg),*)),
             (Model::CafctNet, "paper") => Some($f::<cafct::paper::Net>($($arg),*)),
             (Model::CafctNet, "edge") => Some($f::<cafct::edge::Net>($($arg),*)),
             (Model::CafctNet, "tiny") => Some($f::<cafct::tiny::Net>($($arg),*)),
+            (Model::CafctNet, "tiny-2.5d") => Some($f::<cafct::tiny_2_5d::Net>($($arg),*)),
+            (Model::CafctNet, "edge-2.5d") => Some($f::<cafct::edge_2_5d::Net>($($arg),*)),
             (Model::CafctNet, "tiny-no-transformer") => {
                 Some($f::<cafct::tiny_no_transformer::Net>($($arg),*))
             }
@@ -156,8 +160,8 @@ macro_rules! with_network {
 }
 pub(crate) use with_network;
 
-/// Core preset names per architecture (the three sizes first, then ablations); none for the
-/// host-only baselines.
+/// Core preset names per architecture (the three sizes first, then the 2.5D presets — k
+/// adjacent slices as input channels —, then ablations); none for the host-only baselines.
 pub fn presets(model: Model) -> &'static [&'static str] {
     match model {
         Model::Unet | Model::AttentionUnet => &[],
@@ -165,6 +169,8 @@ pub fn presets(model: Model) -> &'static [&'static str] {
             "paper",
             "edge",
             "tiny",
+            "tiny-2.5d",
+            "edge-2.5d",
             "tiny-backbone",
             "tiny-cpm",
             "tiny-afm",
@@ -173,6 +179,8 @@ pub fn presets(model: Model) -> &'static [&'static str] {
             "paper",
             "edge",
             "tiny",
+            "tiny-2.5d",
+            "edge-2.5d",
             "tiny-no-transformer",
             "tiny-no-aff",
             "tiny-no-aspp",
@@ -184,4 +192,55 @@ pub fn presets(model: Model) -> &'static [&'static str] {
 /// The summary of a named network, or `None` for an unknown preset.
 pub fn summary(model: Model, preset: &str) -> Option<Summary> {
     with_network!(model, preset, summarize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Over every core preset: the input has 3 channels exactly for the `-2.5d` presets, 1
+    /// otherwise; a 2.5D preset's table is its 2D twin's (same names, order and shapes) except
+    /// the first convolutions, `C × 1 × K × K` there and `C × 3 × K × K` here; its figures
+    /// differ by exactly those weights.
+    #[test]
+    fn two_and_a_half_d_presets_take_three_slices_and_differ_only_in_the_first_convolutions() {
+        let mut seen = 0;
+        for model in [Model::AgcafNet, Model::CafctNet] {
+            for &preset in presets(model) {
+                let s = summary(model, preset).expect("known preset");
+                let twin = preset.strip_suffix("-2.5d");
+                let k = if twin.is_some() { 3 } else { 1 };
+                assert_eq!(s.input[0], k, "{} {preset}", model.name());
+                assert_eq!(s.output[0], 1);
+                let Some(twin) = twin else { continue };
+                seen += 1;
+                let t = summary(model, twin).expect("2D twin");
+                assert_eq!((&s.input[1..], s.output), (&t.input[1..], t.output));
+                let (wide, narrow) = (
+                    crate::blob::network(model, preset).unwrap().params,
+                    crate::blob::network(model, twin).unwrap().params,
+                );
+                assert_eq!(wide.len(), narrow.len());
+                let mut extra = 0;
+                let mut changed = Vec::new();
+                for (w, n) in wide.iter().zip(narrow) {
+                    assert_eq!(w.name.as_str(), n.name.as_str());
+                    if w.shape() != n.shape() {
+                        assert_eq!((w.dims[1], n.dims[1]), (3, 1), "{}", w.name.as_str());
+                        assert_eq!((w.dims[0], &w.dims[2..]), (n.dims[0], &n.dims[2..]));
+                        extra += w.numel() - n.numel();
+                        changed.push(w.name.as_str());
+                    }
+                }
+                let first: &[&str] = match model {
+                    Model::AgcafNet => &["backbone.stem.conv.weight"],
+                    _ => &["cnn.stem.conv.weight", "trans.stage1.embed.conv.weight"],
+                };
+                assert_eq!(changed, first, "{} {preset}", model.name());
+                assert_eq!(s.params, t.params + extra);
+                assert_ne!(s.fingerprint, t.fingerprint);
+            }
+        }
+        assert_eq!(seen, 4, "tiny-2.5d and edge-2.5d of both networks");
+    }
 }

@@ -905,7 +905,7 @@ fn int8_matches_f32_on_a_trained_network() {
     let mut f32_net = CheckpointNet::load(&ckpt).unwrap();
     let blob = BlobFile::read(&b8).unwrap();
     let mut int8_net = load_engine(&blob, EngineKind::Int8, None).unwrap();
-    let val = open_split(&data, 64, Target::Liver, SplitChoice::Val, 1).unwrap();
+    let val = open_split(&data, 64, 1, Target::Liver, SplitChoice::Val, 1).unwrap();
     let a = hepaseg::report::compare::run(&mut f32_net, int8_net.as_mut(), &val, Target::Liver)
         .unwrap();
     let (d32, d8) = (a.f32.dice(), a.int8.dice());

@@ -799,8 +799,9 @@ fn int8_engine_and_tta_equal_core_on_both_networks() {
     assert!(!f.root.join("never").exists());
 }
 
-/// Every tiny preset (the ablations too) of both networks runs on the int8 engine through
-/// the registry's dispatch: right network, one 64×64 logit map, finite and not constant.
+/// Every tiny preset (the ablations and the 2.5D one too) of both networks runs on the int8
+/// engine through the registry's dispatch: right network, one 64×64 logit map, finite and not
+/// constant.
 #[test]
 fn int8_engine_runs_every_tiny_preset() {
     let f = fixture();
@@ -819,8 +820,10 @@ fn int8_engine_runs_every_tiny_preset() {
                 format!("{} {preset} (int8 engine)", model.name())
             );
             assert_eq!(net.output_shape(), [1, 64, 64]);
+            // a 2.5D preset takes the slice with its neighbours: here three copies
+            let stacked = input.repeat(net.input_channels());
             let mut logits = Vec::new();
-            net.infer(&input, &mut logits).unwrap();
+            net.infer(&stacked, &mut logits).unwrap();
             assert_eq!(logits.len(), 64 * 64);
             assert!(logits.iter().all(|v| v.is_finite()));
             let lo = logits.iter().copied().fold(f32::INFINITY, f32::min);

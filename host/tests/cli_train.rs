@@ -504,3 +504,214 @@ fn cafct_trains_and_exports_a_blob_core_runs() {
         "host vs core on trained weights: {diff} / {scale}"
     );
 }
+
+/// 2.5D end to end (issue 9), AGCAF-Net `tiny-2.5d` (3 adjacent slices as input channels):
+/// two seeded runs give bit-identical checkpoints; the checkpoint exports to an f32 blob and
+/// (twice, byte-identical) to an int8 blob; `segment` feeds each slice of a NIfTI volume with
+/// its neighbours (clamped at the ends, built here by hand) and its masks equal core's
+/// forward passes on those stacks — f32, and int8 with `--tta` against the flip average by
+/// hand; PNG input is refused (exit 2, nothing written); `eval --data` runs the blob and the
+/// checkpoint on the 3-slice samples; `info` and `inspect` name the 3-channel preset.
+#[test]
+fn two_and_a_half_d_trains_exports_and_segments_volumes() {
+    use hepaseg::core::blob::{Blob, BlobParams, SignaturePolicy};
+    use hepaseg::data::nifti_read::{read_labels, read_volume};
+    use hepaseg::data::Window;
+    use hepaseg::segment::predict::preprocess;
+    use hepaseg::segment::BlobFile;
+    use hepaseg_core::nets::agcaf::tiny_2_5d::Net;
+    use hepaseg_core::nets::{Int8Network, Network};
+    use std::process::Command;
+    let bin = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hepaseg"))
+            .args(args)
+            .output()
+            .expect("run hepaseg")
+    };
+    let ok = |args: &[&str]| {
+        let o = bin(args);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{args:?}: {err}");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |name: &str| tmp.path().join(name);
+    fn s(path: &Path) -> &str {
+        path.to_str().unwrap()
+    }
+    let data = p("data");
+    phantoms(&data);
+    let run = |out: &Path| {
+        train(&TrainArgs {
+            preset: "tiny-2.5d".into(),
+            epochs: 1,
+            ..args(&data, out, 3)
+        })
+        .expect("train 2.5D")
+    };
+    let (a, b) = (run(&p("a")), run(&p("b")));
+    assert_eq!(a.losses.len(), 3);
+    assert_eq!(a.losses, b.losses);
+    let ckpt = p("a").join("last.safetensors");
+    assert_same_checkpoint(&ckpt, &p("b").join("last.safetensors"));
+
+    let (f32_blob, int8_a, int8_b) = (p("f32.hseg"), p("a8.hseg"), p("b8.hseg"));
+    let export = |out: &Path, quantize: bool| {
+        let mut v = vec!["export", "--checkpoint", ckpt.to_str().unwrap()];
+        v.extend(["--model", "agcaf-net", "--target", "liver"]);
+        if quantize {
+            v.extend(["--quantize", "int8", "--calib", s(&data)]);
+            v.extend(["--calib-slices", "4", "--report-slices", "2"]);
+        }
+        v.extend(["--out", s(out)]);
+        ok(&v)
+    };
+    export(&f32_blob, false);
+    let report = export(&int8_a, true);
+    export(&int8_b, true);
+    assert!(report.contains("tiny-2.5d"), "{report}");
+    assert_eq!(
+        std::fs::read(&int8_a).unwrap(),
+        std::fs::read(&int8_b).unwrap()
+    );
+    assert!(ok(&["info", "--model", "agcaf-net", "--preset", "tiny-2.5d"]).contains("3×64×64"));
+    assert!(ok(&["inspect", s(&int8_a)]).contains("tiny-2.5d"));
+
+    // The stacks by hand: slice z with z − 1 and z + 1, the ends repeating themselves.
+    let volume = data.join("nifti").join("volume-0.nii");
+    let ct = read_volume(&volume).unwrap();
+    let [w, h, d] = ct.dims();
+    assert_eq!((w, h, d), (64, 64, 10));
+    let window = Window::default();
+    let plane = |z: usize| -> Vec<f32> { ct.slice(z).iter().map(|&v| window.apply(v)).collect() };
+    let stack = |z: usize| -> Vec<f32> {
+        let (before, after) = (z.saturating_sub(1), (z + 1).min(d - 1));
+        let raw: Vec<f32> = [before, z, after].iter().flat_map(|&q| plane(q)).collect();
+        preprocess(&raw, w, h, [64, 64])
+    };
+    let file = BlobFile::read(&f32_blob).unwrap();
+    let params = BlobParams::from_bytes::<Net>(file.bytes(), SignaturePolicy::Optional).unwrap();
+    let mut arena = vec![0u64; Net::ARENA_BYTES.div_ceil(8)];
+    let f32_logits = |x: &[f32], arena: &mut Vec<u64>| -> Vec<f32> {
+        let bytes = &mut bytemuck::cast_slice_mut::<u64, u8>(arena)[..Net::ARENA_BYTES];
+        Net::forward_flat(&params, x, bytes).unwrap().to_vec()
+    };
+    let file8 = BlobFile::read(&int8_a).unwrap();
+    let blob8 = Blob::for_network::<Net>(file8.bytes(), SignaturePolicy::Optional).unwrap();
+    let mut arena8 = vec![0u64; Net::ARENA_BYTES_INT8.div_ceil(8)];
+    let mut int8_logits = |x: &[f32]| -> Vec<f32> {
+        let bytes = &mut bytemuck::cast_slice_mut::<u64, u8>(&mut arena8)[..Net::ARENA_BYTES_INT8];
+        let (q, quant) = Net::forward_int8_flat(&blob8, x, bytes).unwrap();
+        q.iter().map(|&v| quant.dequantize(v)).collect()
+    };
+    // Each plane of a stack mirrored left–right and/or top–bottom.
+    let mirror = |v: &[f32], lr: bool, tb: bool| -> Vec<f32> {
+        v.chunks(64 * 64)
+            .flat_map(|pl| {
+                (0..64 * 64).map(move |i| {
+                    let (y, x) = (i / 64, i % 64);
+                    pl[if tb { 63 - y } else { y } * 64 + if lr { 63 - x } else { x }]
+                })
+            })
+            .collect()
+    };
+    // The logits by hand, and thresholds at the middle slice's median so that the masks are
+    // neither empty nor full after three training steps.
+    let (mut by_f32, mut by_tta) = (Vec::new(), Vec::new());
+    for z in 0..d {
+        let x = stack(z);
+        by_f32.push(f32_logits(&x, &mut arena));
+        let mut sum = vec![0.0f32; 64 * 64];
+        for (lr, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let back = mirror(&int8_logits(&mirror(&x, lr, tb)), lr, tb);
+            sum.iter_mut().zip(&back).for_each(|(s, b)| *s += b);
+        }
+        by_tta.push(sum.iter().map(|v| v * 0.25).collect::<Vec<f32>>());
+    }
+    let median = |v: &[f32]| {
+        let mut v = v.to_vec();
+        v.sort_by(f32::total_cmp);
+        v[v.len() / 2]
+    };
+    let (t_f32, t_tta) = (median(&by_f32[d / 2]), median(&by_tta[d / 2]));
+    let (t_f32_arg, t_tta_arg) = (t_f32.to_string(), t_tta.to_string());
+    let mask_f32 = p("f32.nii.gz");
+    let mask_tta = p("tta.nii.gz");
+    let f32_args = [
+        "--engine",
+        "f32",
+        "--blob",
+        s(&f32_blob),
+        "--threshold",
+        &t_f32_arg,
+    ];
+    let tta_args = ["--tta", "--blob", s(&int8_a), "--threshold", &t_tta_arg];
+    for (flags, out) in [(&f32_args[..], &mask_f32), (&tta_args[..], &mask_tta)] {
+        let mut v = vec!["segment"];
+        v.extend_from_slice(flags);
+        v.extend([s(&volume), "--out", s(out)]);
+        ok(&v);
+    }
+    let (got_f32, got_tta) = (
+        read_labels(&mask_f32).unwrap(),
+        read_labels(&mask_tta).unwrap(),
+    );
+    let (mut fg_f32, mut fg_tta) = (0, 0);
+    for z in 0..d {
+        let want: Vec<u8> = by_f32[z].iter().map(|&v| u8::from(v > t_f32)).collect();
+        assert_eq!(got_f32.slice(z), &want[..], "f32 mask of slice {z}");
+        fg_f32 += want.iter().filter(|&&v| v == 1).count();
+        let want: Vec<u8> = by_tta[z].iter().map(|&v| u8::from(v > t_tta)).collect();
+        assert_eq!(got_tta.slice(z), &want[..], "int8 TTA mask of slice {z}");
+        fg_tta += want.iter().filter(|&&v| v == 1).count();
+    }
+    let total = 64 * 64 * d;
+    println!("2.5D masks: f32 {fg_f32}, int8 TTA {fg_tta} foreground voxels of {total}");
+    assert!(fg_f32 > 0 && fg_f32 < total && fg_tta > 0 && fg_tta < total);
+
+    // PNG input has no neighbours: refused, nothing written.
+    let png_out = p("png-masks");
+    let o = bin(&[
+        "segment",
+        "--blob",
+        s(&int8_a),
+        s(&data.join("volume-0_3.png")),
+        "--out",
+        s(&png_out),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("a8.hseg") && err.contains("2.5D") && !err.contains("panicked"),
+        "{err}"
+    );
+    assert!(!png_out.exists());
+
+    // eval feeds the dataset's 3-slice samples to the blob (int8, TTA) and the checkpoint.
+    let d = s(&data);
+    let e = ok(&[
+        "eval",
+        "--blob",
+        s(&int8_a),
+        "--data",
+        d,
+        "--split",
+        "all",
+        "--tta",
+        "--target",
+        "liver",
+    ]);
+    assert!(e.contains("tiny-2.5d") && e.contains("50 slices"), "{e}");
+    let e = ok(&[
+        "eval",
+        "--checkpoint",
+        s(&ckpt),
+        "--data",
+        d,
+        "--split",
+        "all",
+        "--target",
+        "liver",
+    ]);
+    assert!(e.contains("tiny-2.5d"), "{e}");
+}

@@ -4,7 +4,7 @@
 use hepaseg::data::csv::Table;
 use hepaseg::data::nifti_read::{read_labels, read_volume};
 use hepaseg::data::png_io::{read_image, read_mask};
-use hepaseg::data::{synth, DataConfig, Dataset, Layout, Sample, Window};
+use hepaseg::data::{synth, DataConfig, Dataset, Layout, Sample, SliceFilter, Window};
 use std::path::{Path, PathBuf};
 
 struct Scratch(PathBuf);
@@ -149,4 +149,68 @@ fn synth_is_deterministic_and_refuses_a_used_folder() {
     }
     let e = synth(&a.0, 2, 16, 2, 7).unwrap_err();
     assert!(e.to_string().contains("not empty"), "{e}");
+}
+
+/// 2.5D (issue 9): with 3 channels every reader gives each slice with the slices before and
+/// after it in the same patient, the first and last slice repeating themselves (clamped ends),
+/// the labels of the centre slice — also for a filtered (tumour-only) subset, whose neighbours
+/// come from the whole folder. An even slice count is refused.
+#[test]
+fn three_channel_samples_are_the_slice_and_its_clamped_neighbours() {
+    let tmp = Scratch::new("stack");
+    let out = &tmp.0;
+    let report = synth(out, 2, 16, 24, 77).unwrap();
+    for root in [
+        out.clone(),
+        report.nifti_dir.clone(),
+        report.msd_dir.clone(),
+    ] {
+        let one = Dataset::open(&root, DataConfig::new(16)).unwrap();
+        let three = Dataset::open(&root, DataConfig::new(16).with_channels(3)).unwrap();
+        let flat = all_samples(&one);
+        let plane = |study: u32, z: u32| -> &[f32] {
+            let s = flat
+                .iter()
+                .find(|s| s.id.study == study && s.id.instance == z);
+            &s.expect("slice present").image
+        };
+        let check = |s: &Sample| {
+            let (st, z) = (s.id.study, s.id.instance);
+            // by hand: 24 slices per patient, neighbours z − 1 and z + 1 clamped to 0..=23
+            let (before, after) = (z.saturating_sub(1), (z + 1).min(23));
+            let want: Vec<f32> = [before, z, after]
+                .iter()
+                .flat_map(|&q| plane(st, q).to_vec())
+                .collect();
+            assert_eq!(s.image, want, "{}: {:?}", root.display(), s.id);
+            assert_eq!((s.channels(), s.centre()), (3, plane(st, z)));
+            let centre = flat.iter().find(|f| f.id == s.id).unwrap();
+            assert_eq!(s.labels, centre.labels);
+        };
+        let all = all_samples(&three);
+        assert_eq!(all.len(), 48);
+        all.iter().for_each(check);
+        let ends = all
+            .iter()
+            .filter(|s| s.id.instance == 0 || s.id.instance == 23);
+        for s in ends {
+            let n = 16 * 16;
+            let (c0, c1, c2) = (&s.image[..n], &s.image[n..2 * n], &s.image[2 * n..]);
+            assert!(if s.id.instance == 0 {
+                c0 == c1
+            } else {
+                c2 == c1
+            });
+        }
+        let tumour = three.filter(SliceFilter::WithTumor).unwrap();
+        assert!(
+            tumour.len() < all.len() && !tumour.is_empty(),
+            "{} of {} slices with tumour",
+            tumour.len(),
+            all.len()
+        );
+        all_samples(&tumour).iter().for_each(check);
+    }
+    let e = Dataset::open(out, DataConfig::new(16).with_channels(2)).unwrap_err();
+    assert!(e.to_string().contains("odd number of slices"), "{e}");
 }

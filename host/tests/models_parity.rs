@@ -3,6 +3,8 @@
 //! the host's eval-mode forward on a batch of two. Tolerance: `max |host − core| / max(1,
 //! max |core|) ≤ 1e-4` on the logits.
 //!
+//! 2.5D presets (k input channels) get k different planes per sample.
+//!
 //! Each network is checked twice: with the host's own seeded initialisation (gates γ = 0, BN
 //! statistics 0/1: the attention paths are the identity) and with `seeded_params` imported
 //! (gates 0.5, non-trivial BN statistics) so every attention and gate path contributes.
@@ -55,7 +57,9 @@ fn rel_err(host: &[f32], core: &[f32]) -> f64 {
 /// Max relative error over both samples and both parameter sets.
 fn parity<N: HostNetwork>() -> f64 {
     let start = Instant::now();
-    let side = N::INPUT[1];
+    let [k, side, _] = N::INPUT;
+    // sample s: k planes, each a different pattern
+    let sample = |s: usize| -> Vec<f32> { (0..k).flat_map(|j| input(side, s * k + j)).collect() };
     let mut worst = 0.0f64;
     for imported in [false, true] {
         let mut store = ParamStore::<f32, Cpu>::new(Cpu::seed_from_u64(0), 7);
@@ -66,11 +70,11 @@ fn parity<N: HostNetwork>() -> f64 {
         }
         store.set_mode(Mode::Eval);
         let params = store.export_f32(N::PARAMS).expect("export");
-        let (a, b) = (input(side, 0), input(side, 1));
+        let (a, b) = (sample(0), sample(1));
         let batch: Vec<f32> = a.iter().chain(&b).copied().collect();
         let x = store
             .device()
-            .tensor_from_vec(batch, (2usize, 1usize, side, side));
+            .tensor_from_vec(batch, (2usize, k, side, side));
         let y = net.forward(&mut store, x).expect("host forward").as_vec();
         let n = side * side;
         for (k, xin) in [a, b].iter().enumerate() {
@@ -118,6 +122,15 @@ fn cafct_tiny_ablations_match_core() {
     parity::<cafct::tiny_no_aff::Net>();
     parity::<cafct::tiny_no_aspp::Net>();
     parity::<cafct::tiny_no_ag::Net>();
+}
+
+/// 2.5D (issue 9): the 3-slice presets of both networks.
+#[test]
+fn tiny_2_5d_matches_core() {
+    assert_eq!(agcaf::tiny_2_5d::Net::INPUT, [3, 64, 64]);
+    assert_eq!(cafct::tiny_2_5d::Net::INPUT, [3, 64, 64]);
+    parity::<agcaf::tiny_2_5d::Net>();
+    parity::<cafct::tiny_2_5d::Net>();
 }
 
 #[test]

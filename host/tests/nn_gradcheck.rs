@@ -248,6 +248,7 @@ fn cafct_whole_network_directional() {
     let full = CafctConfig {
         base: 4,
         size: 32,
+        in_channels: 1,
         depths: [1, 1, 2, 2],
         heads: [1, 2, 4, 4],
         sr: [8, 4, 2, 1],

@@ -92,3 +92,39 @@ pub fn arena(bytes: usize) -> Vec<u64> {
 pub fn arena_bytes(a: &mut [u64], bytes: usize) -> &mut [u8] {
     &mut bytemuck::cast_slice_mut::<u64, u8>(a)[..bytes]
 }
+
+/// Parameters for a 2.5D preset (table `wide`, k input channels) that compute exactly what the
+/// 2D preset's `values` (table `narrow`) compute on the centre channel: every tensor copied,
+/// except the first convolutions' weights (`CO × 1 × K × K` in `narrow`, `CO × k × K × K` in
+/// `wide`), whose middle input channel gets the 2D weights and the others zeros. Panics if the
+/// tables differ anywhere else (names, order, other shapes).
+pub fn centre_only(narrow: &[ParamSpec], wide: &[ParamSpec], values: &[Vec<f32>]) -> Vec<Vec<f32>> {
+    assert_eq!(narrow.len(), wide.len(), "tables differ in length");
+    narrow
+        .iter()
+        .zip(wide)
+        .zip(values)
+        .map(|((n, w), v)| {
+            assert_eq!(n.name.as_str(), w.name.as_str());
+            if n.shape() == w.shape() {
+                return v.clone();
+            }
+            let (co, k, kk) = (w.dims[0], w.dims[1], w.dims[2] * w.dims[3]);
+            assert!(
+                n.role == Role::ConvWeight
+                    && n.dims[1] == 1
+                    && [n.dims[0], n.dims[2], n.dims[3]] == [co, w.dims[2], w.dims[3]],
+                "{}: {:?} vs {:?}",
+                n.name.as_str(),
+                n.shape(),
+                w.shape()
+            );
+            let mut out = vec![0.0; co * k * kk];
+            for o in 0..co {
+                let dst = (o * k + k / 2) * kk;
+                out[dst..dst + kk].copy_from_slice(&v[o * kk..(o + 1) * kk]);
+            }
+            out
+        })
+        .collect()
+}

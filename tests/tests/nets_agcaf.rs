@@ -10,7 +10,7 @@ use hepaseg_core::params::{Cursor, ParamSpec, ReadParams, SliceParams};
 use hepaseg_core::tensor::{map_mut, Flat, Map};
 use hepaseg_core::{Error, Scratch};
 use hepaseg_tests::seeded::{
-    arena, arena_bytes, as_slices, hash_f32, seeded_params, synthetic_slice,
+    arena, arena_bytes, as_slices, centre_only, hash_f32, seeded_params, synthetic_slice,
 };
 use proptest::prelude::*;
 
@@ -220,6 +220,70 @@ fn tiny_golden_hash() {
     );
 }
 const GOLDEN_TINY: u64 = 0x2f73_b24a_06d0_1e97;
+
+/// Runs `N` (f32) on a flat input with `params`.
+fn run_with<N: Network>(params: &[Vec<f32>], input: &[f32]) -> Result<Vec<f32>, Error> {
+    let slices = as_slices(params);
+    let mut a = arena(N::ARENA_BYTES);
+    let out = N::forward_flat(
+        &SliceParams { tensors: &slices },
+        input,
+        arena_bytes(&mut a, N::ARENA_BYTES),
+    )?;
+    Ok(out.to_vec())
+}
+
+/// 2.5D (issue 9): `tiny-2.5d` takes 3 slices and differs from `tiny` only in the stem's input
+/// channels (by hand: 2 × 8 × 7 × 7 = 784 more parameters and 784 × 64² more MACs; edge
+/// 2 × 16 × 49 = 1,568 more). With the stem's outer channels zero it computes exactly `tiny`
+/// on the centre slice, whatever the neighbours hold; a one-slice input is an error.
+#[test]
+fn tiny_2_5d_is_tiny_with_a_three_slice_stem() {
+    type Wide = agcaf::tiny_2_5d::Net;
+    assert_eq!(
+        (Wide::INPUT, agcaf::tiny_2_5d::IN_CHANNELS),
+        ([3, 64, 64], 3)
+    );
+    assert_eq!(AgcafTiny::INPUT, [1, 64, 64]);
+    assert_eq!(Wide::PARAM_COUNT, AgcafTiny::PARAM_COUNT + 784);
+    assert_eq!(Wide::MACS, AgcafTiny::MACS + 784 * 64 * 64);
+    assert_eq!(agcaf::edge_2_5d::Net::INPUT, [3, 256, 256]);
+    assert_eq!(
+        agcaf::edge_2_5d::Net::PARAM_COUNT,
+        AgcafEdge::PARAM_COUNT + 1_568
+    );
+    assert_ne!(Wide::FINGERPRINT, AgcafTiny::FINGERPRINT);
+    let narrow = seeded_params(AgcafTiny::PARAMS, 7, 0.5);
+    let wide = centre_only(AgcafTiny::PARAMS, Wide::PARAMS, &narrow);
+    let centre = synthetic_slice(64, 64, 8);
+    let mut input = synthetic_slice(64, 64, 20);
+    input.extend_from_slice(&centre);
+    input.extend(synthetic_slice(64, 64, 21));
+    let want = run_with::<AgcafTiny>(&narrow, &centre).unwrap();
+    let got = run_with::<Wide>(&wide, &input).unwrap();
+    let worst = want
+        .iter()
+        .zip(&got)
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        worst <= 1e-6,
+        "2.5D with a centre-only stem differs by {worst}"
+    );
+    // The neighbours do reach the output once the stem reads them.
+    let seeded = seeded_params(Wide::PARAMS, 7, 0.5);
+    let a = run_with::<Wide>(&seeded, &input).unwrap();
+    input[..64 * 64].iter_mut().for_each(|v| *v = 1.0 - *v);
+    assert_ne!(
+        hash_f32(&a),
+        hash_f32(&run_with::<Wide>(&seeded, &input).unwrap())
+    );
+    match run_with::<Wide>(&wide, &centre) {
+        Err(Error::InputShape { expected, found }) => {
+            assert_eq!((expected, found), (3 * 64 * 64, 64 * 64));
+        }
+        other => panic!("expected InputShape, got {:?}", other.map(|_| ())),
+    }
+}
 
 #[test]
 fn arena_is_exactly_what_the_plan_needs() {

@@ -435,6 +435,68 @@ fn bad_parameters_and_inputs_are_errors() {
     ));
 }
 
+/// 2.5D (issue 9): `tiny-2.5d` takes 3 slices and differs from `tiny` only in the input
+/// channels of `cnn.stem` and `trans.stage1.embed` (by hand: 2 × 8 × (3² + 7²) = 928 more
+/// parameters, each used at the 32 × 32 level-1 map: 928 × 32² more MACs; edge 2 × 16 × 58 =
+/// 1,856). With those convolutions' outer channels zero it computes exactly `tiny` on the
+/// centre slice; a one-slice input is an error.
+#[test]
+fn tiny_2_5d_is_tiny_with_three_slice_first_convolutions() {
+    use hepaseg_tests::seeded::{arena, arena_bytes, centre_only};
+    type Wide = cafct::tiny_2_5d::Net;
+    let run = |wide: bool, values: &[Vec<f32>], input: &[f32]| {
+        let t = slices(values);
+        let src = SliceParams { tensors: &t };
+        let need = if wide {
+            Wide::ARENA_BYTES
+        } else {
+            CafctTiny::ARENA_BYTES
+        };
+        let mut a = arena(need);
+        let bytes = arena_bytes(&mut a, need);
+        if wide {
+            Wide::forward_flat(&src, input, bytes).map(<[f32]>::to_vec)
+        } else {
+            CafctTiny::forward_flat(&src, input, bytes).map(<[f32]>::to_vec)
+        }
+    };
+    assert_eq!(
+        (Wide::INPUT, cafct::tiny_2_5d::IN_CHANNELS),
+        ([3, 64, 64], 3)
+    );
+    assert_eq!(Wide::PARAM_COUNT, CafctTiny::PARAM_COUNT + 928);
+    assert_eq!(Wide::MACS, CafctTiny::MACS + 928 * 32 * 32);
+    assert_eq!(cafct::edge_2_5d::Net::INPUT, [3, 256, 256]);
+    assert_eq!(
+        cafct::edge_2_5d::Net::PARAM_COUNT,
+        CafctEdge::PARAM_COUNT + 1_856
+    );
+    assert_ne!(Wide::FINGERPRINT, CafctTiny::FINGERPRINT);
+    let narrow = seeded(CafctTiny::PARAMS, 3);
+    let wide = centre_only(CafctTiny::PARAMS, Wide::PARAMS, &narrow);
+    let centre = slice(64, 4);
+    let mut input = slice(64, 5);
+    input.extend_from_slice(&centre);
+    input.extend(slice(64, 6));
+    let want = run(false, &narrow, &centre).unwrap();
+    let got = run(true, &wide, &input).unwrap();
+    let worst = want
+        .iter()
+        .zip(&got)
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        worst <= 1e-6,
+        "2.5D with centre-only first convolutions differs by {worst}"
+    );
+    assert!(matches!(
+        run(true, &wide, &centre),
+        Err(Error::InputShape {
+            expected: 12_288,
+            found: 4096
+        })
+    ));
+}
+
 // ---- blocks ------------------------------------------------------------------------------
 
 fn scratch_for(bytes: usize) -> Vec<f32> {

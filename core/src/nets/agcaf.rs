@@ -1,8 +1,8 @@
 //! AGCAF-Net (SPEC §2.1; it follows the public AGPCNet `agpcnet_1` design).
 //!
 //! ```text
-//! input 1×S×S
-//!  └ stem Conv7×7(1→B, s1)+BN+ReLU                      B  × S   (no max-pool)
+//! input K×S×S   (K = 1; a 2.5D preset: K adjacent slices, the centre one in the middle)
+//!  └ stem Conv7×7(K→B, s1)+BN+ReLU                      B  × S   (no max-pool)
 //!  └ layer1 = 2 BasicBlocks(B)                           B  × S
 //!  └ layer2 = BasicBlock(B→2B, s2) + BasicBlock(2B) → c1  2B × S/2
 //!  └ layer3 = BasicBlock(2B→4B, s2) + …             → c2  4B × S/4
@@ -13,6 +13,10 @@
 //! ```
 //! Ablations (paper Table 2): without CPM, c3 goes straight to the decoder; without AFM, each
 //! fusion is `ReLU(BN(Conv1×1(C_h→C_l)(up))) + skip` (AFM's own projection, no attention).
+//!
+//! 2.5D presets (`in_channels: K`) differ from their 2D preset only in the stem's input
+//! channels (`backbone.stem.conv.weight` is `B × K × 7 × 7`); every other tensor, and the
+//! logits (those of the centre slice), are the same.
 
 /// Expands an AGCAF-Net preset into a module holding the concrete network type `Net`, its
 /// parameter struct, memory plan and figures.
@@ -26,6 +30,9 @@
 ///     }
 /// }
 /// ```
+///
+/// An optional `in_channels: K,` after `input` makes a 2.5D preset (K input channels;
+/// default 1).
 #[macro_export]
 macro_rules! agcaf_net {
     (
@@ -34,6 +41,7 @@ macro_rules! agcaf_net {
             preset: $preset:literal,
             base: $b:expr,
             input: $size:expr,
+            $(in_channels: $k:expr,)?
             scales: [$s0:expr, $s1:expr, $s2:expr, $s3:expr],
             reduce: ($rc:expr, $rn:expr),
             cpm: $cpm:expr,
@@ -62,6 +70,8 @@ macro_rules! agcaf_net {
             pub const B: usize = $b;
             /// Input height and width.
             pub const SIZE: usize = $size;
+            /// Input channels: 1, or k adjacent slices for a 2.5D preset.
+            pub const IN_CHANNELS: usize = $crate::nets::in_channels(&[$($k)?]);
             /// AGCB grid scales.
             pub const SCALES: [usize; 4] = [$s0, $s1, $s2, $s3];
             /// Whether the CPM is present (ablation switch).
@@ -91,6 +101,7 @@ macro_rules! agcaf_net {
 
             const _: () = {
                 assert!(SIZE % 8 == 0, "AGCAF-Net input size must be divisible by 8 (three stride-2 levels)");
+                assert!(IN_CHANNELS >= 1, "AGCAF-Net needs at least one input channel");
                 assert!(B % 2 == 0 && B2 % 4 == 0, "AGCAF-Net base width must be even (head B/2, AFM 2B/4)");
                 assert!(B8 % R_C == 0, "8B must be divisible by the CPM reduction r_c");
                 assert!(INTER % R_N == 0, "CPM inter channels must be divisible by the non-local ratio r_n");
@@ -105,7 +116,7 @@ macro_rules! agcaf_net {
             $crate::param_struct! {
                 /// The ResNet-18 style backbone.
                 pub struct BackboneParams<'a> {
-                    stem: ConvBnParams<'a, B, 1, 7>,
+                    stem: ConvBnParams<'a, B, IN_CHANNELS, 7>,
                     layer1_0: BasicBlockParams<'a, B, B, false> = "layer1.0",
                     layer1_1: BasicBlockParams<'a, B, B, false> = "layer1.1",
                     layer2_0: BasicBlockParams<'a, B, B2, true> = "layer2.0",
@@ -201,7 +212,7 @@ macro_rules! agcaf_net {
 
             /// Per-block summary.
             pub const BLOCKS: [BlockInfo; 10] = [
-                BlockInfo { name: "backbone.stem", output: [B, SIZE, SIZE], macs: conv_macs(1, B, 7, SIZE, SIZE) },
+                BlockInfo { name: "backbone.stem", output: [B, SIZE, SIZE], macs: conv_macs(IN_CHANNELS, B, 7, SIZE, SIZE) },
                 BlockInfo { name: "backbone.layer1", output: [B, SIZE, SIZE], macs: 2 * BasicBlock::<B, B, 1, SIZE, SIZE>::MACS },
                 BlockInfo { name: "backbone.layer2", output: [B2, H1, H1], macs: BasicBlock::<B, B2, 2, SIZE, SIZE>::MACS + BasicBlock::<B2, B2, 1, H1, H1>::MACS },
                 BlockInfo { name: "backbone.layer3", output: [B4, H2, H2], macs: BasicBlock::<B2, B4, 2, H1, H1>::MACS + BasicBlock::<B4, B4, 1, H2, H2>::MACS },
@@ -221,7 +232,7 @@ macro_rules! agcaf_net {
                 /// Runs the f32 forward pass; the logits (`1 × S × S`) live in `arena`.
                 pub fn forward<'a, S: ParamSource + ?Sized>(
                     params: &S,
-                    input: &Map<1, SIZE, SIZE>,
+                    input: &Map<IN_CHANNELS, SIZE, SIZE>,
                     arena: &'a mut [u8],
                 ) -> Result<&'a Map<1, SIZE, SIZE>, Error> {
                     if !input.flat().iter().all(|v| v.is_finite()) {
@@ -349,6 +360,23 @@ agcaf_net! {
     pub mod tiny {
         preset: "tiny", base: 8, input: 64,
         scales: [6, 4, 3, 2], reduce: (4, 4), cpm: true, afm: true,
+    }
+}
+
+agcaf_net! {
+    /// 2.5D (issue 9): `tiny` with 3 adjacent slices as input channels — only the stem's
+    /// input channels differ.
+    pub mod tiny_2_5d {
+        preset: "tiny-2.5d", base: 8, input: 64, in_channels: 3,
+        scales: [6, 4, 3, 2], reduce: (4, 4), cpm: true, afm: true,
+    }
+}
+
+agcaf_net! {
+    /// 2.5D: `edge` with 3 adjacent slices as input channels.
+    pub mod edge_2_5d {
+        preset: "edge-2.5d", base: 16, input: 256, in_channels: 3,
+        scales: [10, 6, 5, 3], reduce: (4, 4), cpm: true, afm: true,
     }
 }
 

@@ -722,7 +722,7 @@ macro_rules! agcaf_int8_body {
                 /// Input point.
                 pub input: Point<'a>,
                 /// Stem.
-                pub stem: UnitQ<'a, B, 1, 7>,
+                pub stem: UnitQ<'a, B, IN_CHANNELS, 7>,
                 /// layer1.0.
                 pub layer1_0: BasicBlockQ<'a, B, B, false>,
                 /// layer1.1.
@@ -837,7 +837,7 @@ macro_rules! agcaf_int8_body {
                 Buffer::new(map_bytes_i8(B2, H1, H1), 13, 14),
                 Buffer::new(map_bytes_i8(1, H1, H1), 14, 15),
                 Buffer::new(map_bytes_i8(1, SIZE, SIZE), 15, 15),
-                Buffer::new(map_bytes_i8(1, SIZE, SIZE), 0, 0),
+                Buffer::new(map_bytes_i8(IN_CHANNELS, SIZE, SIZE), 0, 0),
                 Buffer::new(BasicBlockQ::<B, B, false>::scratch_bytes(SIZE, SIZE), 1, 1),
                 Buffer::new(BasicBlockQ::<B, B, false>::scratch_bytes(SIZE, SIZE), 2, 2),
                 Buffer::new(BasicBlockQ::<B, B2, true>::scratch_bytes(H1, H1), 3, 3),
@@ -862,7 +862,7 @@ macro_rules! agcaf_int8_body {
             /// Runs the int8 forward pass, reporting every activation point to `pr`.
             pub fn forward_probe<'o>(
                 blob: &Blob<'_>,
-                input: &Map<1, SIZE, SIZE>,
+                input: &Map<IN_CHANNELS, SIZE, SIZE>,
                 arena: &'o mut [u8],
                 pr: &mut dyn Probe,
             ) -> Result<(&'o Map<1, SIZE, SIZE, i8>, OutputQuant), Int8Error> {
@@ -880,7 +880,7 @@ macro_rules! agcaf_int8_body {
                 let xp;
                 {
                     let [q0, x0] = regions_i8(&PLAN_INT8, a, [Q0, X0])?;
-                    let q0 = view_i8::<1, SIZE, SIZE>(q0)?;
+                    let q0 = view_i8::<IN_CHANNELS, SIZE, SIZE>(q0)?;
                     quantize_input(input.flat(), p.input, q0.flat_mut())?;
                     probe(pr, p.input, q0.flat());
                     xp = p.stem.run::<1, 3, 1, SIZE, SIZE, SIZE, SIZE>(
@@ -1050,7 +1050,7 @@ macro_rules! agcaf_int8_body {
             /// quantization) live in `arena`.
             pub fn forward<'o>(
                 blob: &Blob<'_>,
-                input: &Map<1, SIZE, SIZE>,
+                input: &Map<IN_CHANNELS, SIZE, SIZE>,
                 arena: &'o mut [u8],
             ) -> Result<(&'o Map<1, SIZE, SIZE, i8>, OutputQuant), Int8Error> {
                 forward_probe(blob, input, arena, &mut NoProbe)
@@ -1061,7 +1061,7 @@ macro_rules! agcaf_int8_body {
                 /// quantization to the int8 logits, which live in `arena`.
                 pub fn forward_int8<'o>(
                     blob: &Blob<'_>,
-                    input: &Map<1, SIZE, SIZE>,
+                    input: &Map<IN_CHANNELS, SIZE, SIZE>,
                     arena: &'o mut [u8],
                 ) -> Result<(&'o Map<1, SIZE, SIZE, i8>, OutputQuant), Int8Error> {
                     forward(blob, input, arena)
@@ -1077,12 +1077,11 @@ macro_rules! agcaf_int8_body {
                     arena: &'o mut [u8],
                     pr: &mut dyn Probe,
                 ) -> Result<(&'o [i8], OutputQuant), Int8Error> {
-                    let input = $crate::tensor::map_ref::<f32, 1, SIZE, SIZE>(input).ok_or(
-                        Int8Error::Run(Error::InputShape {
-                            expected: SIZE * SIZE,
+                    let input = $crate::tensor::map_ref::<f32, IN_CHANNELS, SIZE, SIZE>(input)
+                        .ok_or(Int8Error::Run(Error::InputShape {
+                            expected: IN_CHANNELS * SIZE * SIZE,
                             found: input.len(),
-                        }),
-                    )?;
+                        }))?;
                     let (out, q) = forward_probe(blob, input, arena, pr)?;
                     Ok((out.flat(), q))
                 }

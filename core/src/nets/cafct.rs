@@ -1,9 +1,9 @@
 //! CAFCT-Net (SPEC §2.2; our reconstruction — no public code exists).
 //!
 //! ```text
-//! input 1×S×S ─┬─ CNN branch:  stem Conv3×3(1→C, s2)+BN+ReLU, BasicBlock(C)        → L1  C  × S/2
+//! input K×S×S ─┬─ CNN branch:  stem Conv3×3(K→C, s2)+BN+ReLU, BasicBlock(C)        → L1  C  × S/2
 //!              │               BasicBlock(C_{l−1}→C_l, s2) + BasicBlock(C_l)        → L2..L4
-//!              └─ transformer: Conv7×7(1→C, s2, p3)+LN, blocks, LN                 → L1  C  × S/2
+//!              └─ transformer: Conv7×7(K→C, s2, p3)+LN, blocks, LN                 → L1  C  × S/2
 //!                              Conv3×3(C_{l−1}→C_l, s2, p1)+LN, blocks, LN          → L2..L4
 //! levels L1..L4 at S/2, S/4, S/8, S/16 with channels (C, 2C, 4C, 4C);
 //! per level: AFF(concat(cnn, trans)) → fused L_l;
@@ -17,6 +17,10 @@
 //! shape with its own weights (`cnn2.*`); `aff: false` fuses by plain concat + Conv1×1 + BN +
 //! ReLU (the AFF's `fuse` unit alone); `aspp: false` uses Conv1×1(C4→C4) + BN + ReLU; `ag:
 //! false` passes the skips through ungated.
+//!
+//! K is 1; a 2.5D preset (`in_channels: K`) takes K adjacent slices (the centre one in the
+//! middle channel) and differs from its 2D preset only in the input channels of the two
+//! first convolutions (`cnn.stem` and `trans.stage1.embed`, or `cnn2.stem`).
 //!
 //! # Parameter names (table order = read order = forward order)
 //!
@@ -46,27 +50,41 @@ use crate::error::Error;
 use crate::nets::BlockInfo;
 use crate::tensor::Map;
 
-/// Level 1 of a CNN branch: stem Conv3×3(1→C, stride 2, pad 1, no bias)+BN+ReLU, then one
-/// BasicBlock(C), from `1 × H × W` to `C × HO × WO`.
+/// Level 1 of a CNN branch: stem Conv3×3(K→C, stride 2, pad 1, no bias)+BN+ReLU, then one
+/// BasicBlock(C), from `K × H × W` to `C × HO × WO` (K input channels: 1, or the slices of a
+/// 2.5D preset).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct CnnStem<const C: usize, const H: usize, const W: usize, const HO: usize, const WO: usize>;
+pub struct CnnStem<
+    const K: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const HO: usize,
+    const WO: usize,
+>;
 
-impl<const C: usize, const H: usize, const W: usize, const HO: usize, const WO: usize>
-    CnnStem<C, H, W, HO, WO>
+impl<
+        const K: usize,
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const HO: usize,
+        const WO: usize,
+    > CnnStem<K, C, H, W, HO, WO>
 {
     /// The stem's output, then the BasicBlock's scratch.
     pub const SCRATCH_BYTES: usize =
         map_bytes(C, HO, WO) + BasicBlock::<C, C, 1, HO, WO>::SCRATCH_BYTES;
     /// The stem convolution alone.
-    pub const STEM_MACS: u64 = conv_macs(1, C, 3, HO, WO);
+    pub const STEM_MACS: u64 = conv_macs(K, C, 3, HO, WO);
     /// The BasicBlock alone.
     pub const BLOCK_MACS: u64 = BasicBlock::<C, C, 1, HO, WO>::MACS;
 
     /// `y = BasicBlock(stem(x))`.
     pub fn forward(
-        stem: &ConvBnParams<'_, C, 1, 3>,
+        stem: &ConvBnParams<'_, C, K, 3>,
         block: &BasicBlockParams<'_, C, C, false>,
-        x: &Map<1, H, W>,
+        x: &Map<K, H, W>,
         y: &mut Map<C, HO, WO>,
         mut scratch: Scratch<'_>,
     ) -> Result<(), Error> {
@@ -155,6 +173,9 @@ pub const fn join_blocks<const N: usize>(parts: &[&[BlockInfo]]) -> [BlockInfo; 
 ///     }
 /// }
 /// ```
+///
+/// An optional `in_channels: K,` after `input` makes a 2.5D preset (K input channels;
+/// default 1).
 #[macro_export]
 macro_rules! cafct_net {
     (
@@ -163,6 +184,7 @@ macro_rules! cafct_net {
             preset: $preset:literal,
             base: $c:expr,
             input: $size:expr,
+            $(in_channels: $k:expr,)?
             depths: [$d1:expr, $d2:expr, $d3:expr, $d4:expr],
             heads: [$h1:expr, $h2:expr, $h3:expr, $h4:expr],
             sr: [$sr1:expr, $sr2:expr, $sr3:expr, $sr4:expr],
@@ -198,6 +220,8 @@ macro_rules! cafct_net {
             pub const C: usize = $c;
             /// Input height and width.
             pub const SIZE: usize = $size;
+            /// Input channels: 1, or k adjacent slices for a 2.5D preset.
+            pub const IN_CHANNELS: usize = $crate::nets::in_channels(&[$($k)?]);
             /// Transformer blocks per stage.
             pub const DEPTHS: [usize; 4] = [$d1, $d2, $d3, $d4];
             /// Attention heads per stage.
@@ -287,6 +311,7 @@ macro_rules! cafct_net {
             const _: () = {
                 assert!(SIZE.is_multiple_of(16) && SIZE >= 16, "CAFCT-Net input size must be a multiple of 16 (four stride-2 levels)");
                 assert!(C >= 2 && C.is_multiple_of(2), "CAFCT-Net base width must be even (AFF squeeze 2C/4, AG C/2)");
+                assert!(IN_CHANNELS >= 1, "CAFCT-Net needs at least one input channel");
                 assert!(
                     SR1 >= 1 && SR2 >= 1 && SR3 >= 1 && SR4 >= 1,
                     "spatial reductions must be >= 1"
@@ -307,11 +332,11 @@ macro_rules! cafct_net {
                 assert!(R1 >= 1 && R2 >= 1 && R3 >= 1, "ASPP rates must be >= 1");
             };
 
-            type Stem = CnnStem<C1, SIZE, SIZE, H1, H1>;
+            type Stem = CnnStem<IN_CHANNELS, C1, SIZE, SIZE, H1, H1>;
             type Level2 = CnnLevel<C1, C2, H1, H1, H2, H2>;
             type Level3 = CnnLevel<C2, C3, H2, H2, H3, H3>;
             type Level4 = CnnLevel<C3, C4, H3, H3, H4, H4>;
-            type Stage1 = TransformerStage<1, C1, M1, HD1, 7, 3, SR1, DP1, SIZE, SIZE, H1, H1, HK1, HK1, NK1>;
+            type Stage1 = TransformerStage<IN_CHANNELS, C1, M1, HD1, 7, 3, SR1, DP1, SIZE, SIZE, H1, H1, HK1, HK1, NK1>;
             type Stage2 = TransformerStage<C1, C2, M2, HD2, 3, 1, SR2, DP2, H1, H1, H2, H2, HK2, HK2, NK2>;
             type Stage3 = TransformerStage<C2, C3, M3, HD3, 3, 1, SR3, DP3, H2, H2, H3, H3, HK3, HK3, NK3>;
             type Stage4 = TransformerStage<C3, C4, M4, HD4, 3, 1, SR4, DP4, H3, H3, H4, H4, HK4, HK4, NK4>;
@@ -329,7 +354,7 @@ macro_rules! cafct_net {
                 /// A CNN branch (the second one, `cnn2`, of the ablation without transformer
                 /// has the same layout).
                 pub struct CnnParams<'a> {
-                    stem: ConvBnParams<'a, C1, 1, 3>,
+                    stem: ConvBnParams<'a, C1, IN_CHANNELS, 3>,
                     level1: BasicBlockParams<'a, C1, C1, false> = "level1.0",
                     level2_0: BasicBlockParams<'a, C1, C2, true> = "level2.0",
                     level2_1: BasicBlockParams<'a, C2, C2, false> = "level2.1",
@@ -343,7 +368,7 @@ macro_rules! cafct_net {
             $crate::param_struct! {
                 /// The transformer branch.
                 pub struct TransParams<'a> {
-                    stage1: TransformerStageParams<'a, 1, C1, Z1, M1, 7, SR1, RED1, DEEP1>,
+                    stage1: TransformerStageParams<'a, IN_CHANNELS, C1, Z1, M1, 7, SR1, RED1, DEEP1>,
                     stage2: TransformerStageParams<'a, C1, C2, Z2, M2, 3, SR2, RED2, DEEP2>,
                     stage3: TransformerStageParams<'a, C2, C3, Z3, M3, 3, SR3, RED3, DEEP3>,
                     stage4: TransformerStageParams<'a, C3, C4, Z4, M4, 3, SR4, RED4, DEEP4>,
@@ -485,7 +510,7 @@ macro_rules! cafct_net {
                 /// Runs the f32 forward pass; the logits (`1 × S × S`) live in `arena`.
                 pub fn forward<'a, S: ParamSource + ?Sized>(
                     params: &S,
-                    input: &Map<1, SIZE, SIZE>,
+                    input: &Map<IN_CHANNELS, SIZE, SIZE>,
                     arena: &'a mut [u8],
                 ) -> Result<&'a Map<1, SIZE, SIZE>, Error> {
                     if !input.flat().iter().all(|v| v.is_finite()) {
@@ -641,6 +666,25 @@ cafct_net! {
     /// CAFCT-Net for tests and CI (C = 8, 64 × 64; level 1 is 32 × 32, divisible by sr 8).
     pub mod tiny {
         preset: "tiny", base: 8, input: 64,
+        depths: [1, 1, 2, 2], heads: [1, 2, 4, 4], sr: [8, 4, 2, 1], aspp_rates: [6, 12, 18],
+        transformer: true, aff: true, aspp: true, ag: true,
+    }
+}
+
+cafct_net! {
+    /// 2.5D (issue 9): `tiny` with 3 adjacent slices as input channels — only the two first
+    /// convolutions' input channels differ.
+    pub mod tiny_2_5d {
+        preset: "tiny-2.5d", base: 8, input: 64, in_channels: 3,
+        depths: [1, 1, 2, 2], heads: [1, 2, 4, 4], sr: [8, 4, 2, 1], aspp_rates: [6, 12, 18],
+        transformer: true, aff: true, aspp: true, ag: true,
+    }
+}
+
+cafct_net! {
+    /// 2.5D: `edge` with 3 adjacent slices as input channels.
+    pub mod edge_2_5d {
+        preset: "edge-2.5d", base: 16, input: 256, in_channels: 3,
         depths: [1, 1, 2, 2], heads: [1, 2, 4, 4], sr: [8, 4, 2, 1], aspp_rates: [6, 12, 18],
         transformer: true, aff: true, aspp: true, ag: true,
     }

@@ -106,16 +106,17 @@ fn mat_scratch<'s, const R: usize, const C: usize>(
     mat_mut(s.take_i8(R * C)?).ok_or(Error::PlanOverlap)
 }
 
-/// Level 1 of a CNN branch at prefix `P`: stem Conv3×3(1→C, s2)+BN+ReLU, BasicBlock(C).
+/// Level 1 of a CNN branch at prefix `P`: stem Conv3×3(K→C, s2)+BN+ReLU, BasicBlock(C) (K
+/// input channels: 1, or the slices of a 2.5D preset).
 #[derive(Debug, Clone, Copy)]
-pub struct CnnStemQ<'a, const C: usize> {
+pub struct CnnStemQ<'a, const K: usize, const C: usize> {
     /// The stem unit (`P.stem`).
-    pub stem: UnitQ<'a, C, 1, 3>,
+    pub stem: UnitQ<'a, C, K, 3>,
     /// `P.level1.0`.
     pub block: BasicBlockQ<'a, C, C, false>,
 }
 
-impl<'a, const C: usize> CnnStemQ<'a, C> {
+impl<'a, const K: usize, const C: usize> CnnStemQ<'a, K, C> {
     /// Reads the stem of branch `prefix`.
     pub fn read(r: &Reader<'a>, prefix: &QName) -> Result<Self, Int8Error> {
         Ok(Self {
@@ -132,7 +133,7 @@ impl<'a, const C: usize> CnnStemQ<'a, C> {
     /// `y = block(stem(x))`.
     pub fn forward<const H: usize, const W: usize, const HO: usize, const WO: usize>(
         &self,
-        x: &Map<1, H, W, i8>,
+        x: &Map<K, H, W, i8>,
         xp: Point<'_>,
         y: &mut Map<C, HO, WO, i8>,
         mut scratch: Scratch<'_>,
@@ -1111,7 +1112,7 @@ macro_rules! cafct_int8_body {
             #[derive(Debug, Clone, Copy)]
             pub struct CnnQ<'a> {
                 /// Level 1.
-                pub stem: CnnStemQ<'a, C1>,
+                pub stem: CnnStemQ<'a, IN_CHANNELS, C1>,
                 /// Level 2.
                 pub level2: CnnLevelQ<'a, C1, C2>,
                 /// Level 3.
@@ -1136,7 +1137,7 @@ macro_rules! cafct_int8_body {
             #[derive(Debug, Clone, Copy)]
             pub struct TransQ<'a> {
                 /// Stage 1.
-                pub stage1: TransformerStageQ<'a, 1, C1, Z1, M1, 7, SR1, RED1>,
+                pub stage1: TransformerStageQ<'a, IN_CHANNELS, C1, Z1, M1, 7, SR1, RED1>,
                 /// Stage 2.
                 pub stage2: TransformerStageQ<'a, C1, C2, Z2, M2, 3, SR2, RED2>,
                 /// Stage 3.
@@ -1228,11 +1229,11 @@ macro_rules! cafct_int8_body {
                 }
             }
 
-            type StemQ = CnnStemQ<'static, C1>;
+            type StemQ = CnnStemQ<'static, IN_CHANNELS, C1>;
             type Level2Q = CnnLevelQ<'static, C1, C2>;
             type Level3Q = CnnLevelQ<'static, C2, C3>;
             type Level4Q = CnnLevelQ<'static, C3, C4>;
-            type Stage1Q = TransformerStageQ<'static, 1, C1, Z1, M1, 7, SR1, RED1>;
+            type Stage1Q = TransformerStageQ<'static, IN_CHANNELS, C1, Z1, M1, 7, SR1, RED1>;
             type Stage2Q = TransformerStageQ<'static, C1, C2, Z2, M2, 3, SR2, RED2>;
             type Stage3Q = TransformerStageQ<'static, C2, C3, Z3, M3, 3, SR3, RED3>;
             type Stage4Q = TransformerStageQ<'static, C3, C4, Z4, M4, 3, SR4, RED4>;
@@ -1329,7 +1330,7 @@ macro_rules! cafct_int8_body {
                 ),
                 Buffer::new(0, 16, 16),
                 Buffer::new(SegHeadQ::<C1>::scratch_bytes(SIZE, SIZE), 17, 17),
-                Buffer::new(map_bytes_i8(1, SIZE, SIZE), 0, 1),
+                Buffer::new(map_bytes_i8(IN_CHANNELS, SIZE, SIZE), 0, 1),
             ]);
             const _: () = assert!(
                 PLAN_INT8.is_sound(),
@@ -1342,7 +1343,7 @@ macro_rules! cafct_int8_body {
             /// Runs the int8 forward pass, reporting every activation point to `pr`.
             pub fn forward_probe<'o>(
                 blob: &Blob<'_>,
-                input: &Map<1, SIZE, SIZE>,
+                input: &Map<IN_CHANNELS, SIZE, SIZE>,
                 arena: &'o mut [u8],
                 pr: &mut dyn Probe,
             ) -> Result<(&'o Map<1, SIZE, SIZE, i8>, OutputQuant), Int8Error> {
@@ -1361,7 +1362,7 @@ macro_rules! cafct_int8_body {
                 // Level 1: both branches from the quantized input.
                 let za1 = {
                     let [q0, z, t] = regions_i8(&PLAN_INT8, a, [Q0, BZ1, T0])?;
-                    let q0 = view_i8::<1, SIZE, SIZE>(q0)?;
+                    let q0 = view_i8::<IN_CHANNELS, SIZE, SIZE>(q0)?;
                     quantize_input(input.flat(), p.input, q0.flat_mut())?;
                     probe(pr, p.input, q0.flat());
                     let y = channels_mut::<_, 0, C1, Z1, H1, H1>(view_i8::<Z1, H1, H1>(z)?);
@@ -1371,7 +1372,7 @@ macro_rules! cafct_int8_body {
                 };
                 let zb1 = {
                     let [q0, z, t] = regions_i8(&PLAN_INT8, a, [Q0, BZ1, T0 + 1])?;
-                    let q0 = view_i8::<1, SIZE, SIZE>(q0)?;
+                    let q0 = view_i8::<IN_CHANNELS, SIZE, SIZE>(q0)?;
                     let y = channels_mut::<_, C1, C1, Z1, H1, H1>(view_i8::<Z1, H1, H1>(z)?);
                     match (&p.trans, &p.cnn2) {
                         (Some(tr), _) => tr
@@ -1603,7 +1604,7 @@ macro_rules! cafct_int8_body {
             /// quantization) live in `arena`.
             pub fn forward<'o>(
                 blob: &Blob<'_>,
-                input: &Map<1, SIZE, SIZE>,
+                input: &Map<IN_CHANNELS, SIZE, SIZE>,
                 arena: &'o mut [u8],
             ) -> Result<(&'o Map<1, SIZE, SIZE, i8>, OutputQuant), Int8Error> {
                 forward_probe(blob, input, arena, &mut NoProbe)
@@ -1614,7 +1615,7 @@ macro_rules! cafct_int8_body {
                 /// quantization to the int8 logits, which live in `arena`.
                 pub fn forward_int8<'o>(
                     blob: &Blob<'_>,
-                    input: &Map<1, SIZE, SIZE>,
+                    input: &Map<IN_CHANNELS, SIZE, SIZE>,
                     arena: &'o mut [u8],
                 ) -> Result<(&'o Map<1, SIZE, SIZE, i8>, OutputQuant), Int8Error> {
                     forward(blob, input, arena)
@@ -1630,12 +1631,11 @@ macro_rules! cafct_int8_body {
                     arena: &'o mut [u8],
                     pr: &mut dyn Probe,
                 ) -> Result<(&'o [i8], OutputQuant), Int8Error> {
-                    let input = $crate::tensor::map_ref::<f32, 1, SIZE, SIZE>(input).ok_or(
-                        Int8Error::Run(Error::InputShape {
-                            expected: SIZE * SIZE,
+                    let input = $crate::tensor::map_ref::<f32, IN_CHANNELS, SIZE, SIZE>(input)
+                        .ok_or(Int8Error::Run(Error::InputShape {
+                            expected: IN_CHANNELS * SIZE * SIZE,
                             found: input.len(),
-                        }),
-                    )?;
+                        }))?;
                     let (out, q) = forward_probe(blob, input, arena, pr)?;
                     Ok((out.flat(), q))
                 }

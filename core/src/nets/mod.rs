@@ -50,7 +50,8 @@ pub struct BlockInfo {
 
 /// What every concrete network publishes, and a forward pass over flat slices.
 ///
-/// The typed `forward` (input `&Map<1, H, W>`) is an inherent method of each network type;
+/// The typed `forward` (input `&Map<K, H, W>`, `K` = [`Network::INPUT`]`[0]`: 1 for a 2D
+/// preset, k adjacent slices for a 2.5D one) is an inherent method of each network type;
 /// this trait is for code that handles any network by its figures (the host's `info`, the
 /// blob writer, parity tests).
 pub trait Network {
@@ -58,7 +59,8 @@ pub trait Network {
     const ARCHITECTURE: Architecture;
     /// Preset name (`paper`, `edge`, `tiny`, possibly with an ablation suffix).
     const PRESET: &'static str;
-    /// Input shape `[C, H, W]`.
+    /// Input shape `[C, H, W]`: `C` is 1 for the 2D presets and k (adjacent CT slices, the
+    /// centre one in the middle channel) for the 2.5D presets (`tiny-2.5d`, …).
     const INPUT: [usize; 3];
     /// Output (logits) shape `[C, H, W]`.
     const OUTPUT: [usize; 3];
@@ -75,7 +77,8 @@ pub trait Network {
     /// The per-block summary.
     const BLOCKS: &'static [BlockInfo];
 
-    /// Runs the f32 forward pass on a flat `1 × H × W` input; the logits live in the arena.
+    /// Runs the f32 forward pass on a flat `C × H × W` input (`C = INPUT[0]`); the logits live
+    /// in the arena.
     fn forward_flat<'a, S: crate::params::ParamSource + ?Sized>(
         params: &S,
         input: &[f32],
@@ -99,6 +102,18 @@ pub fn arena_words(arena: &mut [u8]) -> Result<&mut [f32], Error> {
     bytemuck::try_cast_slice_mut::<u8, f32>(&mut arena[..whole]).map_err(|_| Error::ArenaMisaligned)
 }
 
+/// The input-channel count of a preset macro's optional `in_channels: K` field: `K` when
+/// given (a 2.5D preset: K adjacent slices), else 1 (a 2D preset). The macros pass the
+/// field's tokens as a 0- or 1-element array.
+#[doc(hidden)]
+pub const fn in_channels(given: &[usize]) -> usize {
+    if given.is_empty() {
+        1
+    } else {
+        given[0]
+    }
+}
+
 /// Sum of the blocks' multiply-accumulates.
 pub const fn total_macs(blocks: &[BlockInfo]) -> u64 {
     let mut s = 0;
@@ -111,8 +126,8 @@ pub const fn total_macs(blocks: &[BlockInfo]) -> u64 {
 }
 
 /// Implements [`Network`] for a preset module's `Net` from the items every preset macro defines
-/// (`PRESET`, `SIZE`, `TABLE`, `PLAN`, `BLOCKS` and an inherent typed `Net::forward`), so both
-/// architectures publish their figures the same way.
+/// (`PRESET`, `IN_CHANNELS`, `SIZE`, `TABLE`, `PLAN`, `BLOCKS` and an inherent typed
+/// `Net::forward`), so both architectures publish their figures the same way.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! impl_network {
@@ -120,7 +135,7 @@ macro_rules! impl_network {
         impl $crate::nets::Network for Net {
             const ARCHITECTURE: $crate::nets::Architecture = $arch;
             const PRESET: &'static str = PRESET;
-            const INPUT: [usize; 3] = [1, SIZE, SIZE];
+            const INPUT: [usize; 3] = [IN_CHANNELS, SIZE, SIZE];
             const OUTPUT: [usize; 3] = [1, SIZE, SIZE];
             const PARAMS: &'static [$crate::params::ParamSpec] = &TABLE;
             const FINGERPRINT: u64 = $crate::params::fingerprint(&TABLE);
@@ -134,9 +149,9 @@ macro_rules! impl_network {
                 input: &[f32],
                 arena: &'a mut [u8],
             ) -> Result<&'a [f32], $crate::Error> {
-                let input = $crate::tensor::map_ref::<f32, 1, SIZE, SIZE>(input).ok_or(
+                let input = $crate::tensor::map_ref::<f32, IN_CHANNELS, SIZE, SIZE>(input).ok_or(
                     $crate::Error::InputShape {
-                        expected: SIZE * SIZE,
+                        expected: IN_CHANNELS * SIZE * SIZE,
                         found: input.len(),
                     },
                 )?;

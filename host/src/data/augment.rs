@@ -5,7 +5,9 @@
 //! so changing one probability does not reshuffle the others), then applied
 //! ([`AugmentParams::apply`]). The geometric part is one inverse mapping around the slice centre:
 //! the image is resampled bilinearly and the labels by nearest neighbour through the *same*
-//! mapping, so they stay aligned; pure flips are exact index permutations.
+//! mapping, so they stay aligned; pure flips are exact index permutations. A 2.5D image (k
+//! planes: a slice and its neighbours) gets the same geometry and intensity change on every
+//! plane, so the slices stay aligned with each other and with the centre slice's labels.
 
 use super::resample::{sample_bilinear_fill, sample_nearest_fill};
 use super::rng::Rng;
@@ -106,16 +108,19 @@ impl Augment {
 }
 
 impl AugmentParams {
-    /// Applies the parameters to a `size × size` image and its labels, in place.
+    /// Applies the parameters to an image of `size × size` planes (one, or the k slices of a
+    /// 2.5D input — all transformed alike) and its `size × size` labels, in place.
     pub fn apply(&self, size: usize, image: &mut Vec<f32>, labels: &mut Vec<u8>) {
         let n = size * size;
-        if image.len() != n || labels.len() != n {
+        if n == 0 || labels.len() != n || image.is_empty() || !image.len().is_multiple_of(n) {
             return;
         }
         if self.rotation_deg != 0.0 || self.scale != 1.0 {
             self.warp(size, image, labels);
         } else if self.hflip || self.vflip {
-            self.flip(size, image);
+            for plane in image.chunks_exact_mut(n) {
+                self.flip(size, plane);
+            }
             self.flip(size, labels);
         }
         if self.brightness != 0.0 || self.contrast != 1.0 {
@@ -141,14 +146,14 @@ impl AugmentParams {
     }
 
     /// Flips, rotation and scaling as one inverse mapping: for each output pixel, undo the flips,
-    /// then the scaled rotation, around the centre; sample the source there.
+    /// then the scaled rotation, around the centre; sample the source there (every image plane
+    /// and the labels through the same source points).
     fn warp(&self, size: usize, image: &mut Vec<f32>, labels: &mut Vec<u8>) {
         let c = (size as f32 - 1.0) / 2.0;
         let theta = f64::from(self.rotation_deg).to_radians();
         let (sin, cos) = (libm::sin(theta) as f32, libm::cos(theta) as f32);
         let inv = 1.0 / self.scale;
-        let mut out_img = Vec::with_capacity(size * size);
-        let mut out_lab = Vec::with_capacity(size * size);
+        let mut points = Vec::with_capacity(size * size);
         for y in 0..size {
             for x in 0..size {
                 let mut u = x as f32 - c;
@@ -162,12 +167,22 @@ impl AugmentParams {
                 // Forward map is p' = s·R(θ)·p; inverse p = R(−θ)·p'/s.
                 let sx = (cos * u + sin * v) * inv + c;
                 let sy = (-sin * u + cos * v) * inv + c;
-                out_img.push(sample_bilinear_fill(image, size, size, sx, sy, 0.0));
-                out_lab.push(sample_nearest_fill(labels, size, size, sx, sy, BACKGROUND));
+                points.push((sx, sy));
             }
         }
+        let mut out_img = Vec::with_capacity(image.len());
+        for plane in image.chunks_exact(size * size) {
+            out_img.extend(
+                points
+                    .iter()
+                    .map(|&(sx, sy)| sample_bilinear_fill(plane, size, size, sx, sy, 0.0)),
+            );
+        }
+        *labels = points
+            .iter()
+            .map(|&(sx, sy)| sample_nearest_fill(labels, size, size, sx, sy, BACKGROUND))
+            .collect();
         *image = out_img;
-        *labels = out_lab;
     }
 }
 
@@ -233,6 +248,44 @@ mod tests {
             }
             if i3[k] > 0.99 {
                 assert_eq!(l3[k], 2, "image without label at {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_plane_of_a_stack_gets_the_same_geometry() {
+        // Three planes p, 2p, 4p (exact multiples: bilinear sampling scales exactly by powers
+        // of two): after a warp and after a flip they are still p', 2p', 4p', with p' the
+        // single-plane result, and the labels move once.
+        let size = 12;
+        let base: Vec<f32> = (0..size * size)
+            .map(|i| ((i * 7) % 13) as f32 / 13.0)
+            .collect();
+        let lab: Vec<u8> = (0..size * size).map(|i| (i % 3) as u8).collect();
+        for p in [
+            AugmentParams {
+                rotation_deg: 8.0,
+                scale: 1.07,
+                hflip: true,
+                ..AugmentParams::IDENTITY
+            },
+            AugmentParams {
+                vflip: true,
+                ..AugmentParams::IDENTITY
+            },
+        ] {
+            let (mut one, mut l1) = (base.clone(), lab.clone());
+            p.apply(size, &mut one, &mut l1);
+            let mut stack: Vec<f32> = [1.0f32, 2.0, 4.0]
+                .iter()
+                .flat_map(|&m| base.iter().map(move |v| v * m))
+                .collect();
+            let mut l3 = lab.clone();
+            p.apply(size, &mut stack, &mut l3);
+            assert_eq!(l3, l1);
+            for (j, m) in [1.0f32, 2.0, 4.0].iter().enumerate() {
+                let want: Vec<f32> = one.iter().map(|v| v * m).collect();
+                assert_eq!(stack[j * size * size..(j + 1) * size * size], want[..]);
             }
         }
     }

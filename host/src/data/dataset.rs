@@ -8,6 +8,7 @@
 use super::error::DataError;
 use super::lits_png::{self, CsvSplit, PngSlice};
 use super::prepare::{prepare, Target};
+use super::stack::{check_channels, neighbours};
 use super::volume_cache::{PreparedVolume, VolumeCache};
 use super::volume_pair::VolumePair;
 use super::window::Window;
@@ -32,6 +33,9 @@ pub enum Layout {
 pub struct DataConfig {
     /// Side of the square input (256 for the `paper`/`edge` presets, 64 for `tiny`).
     pub size: usize,
+    /// Input channels: 1 (one slice), or an odd k for a 2.5D preset — the slice and its k − 1
+    /// neighbours of the same patient ([`super::stack`]).
+    pub channels: usize,
     /// What the masks mark.
     pub target: Target,
     /// HU window for NIfTI volumes (PNG slices are already windowed).
@@ -41,10 +45,12 @@ pub struct DataConfig {
 }
 
 impl DataConfig {
-    /// Input size `size`, tumour target, the [−200, 250] HU window, a 1 GiB volume cache.
+    /// Input size `size`, one channel, tumour target, the [−200, 250] HU window, a 1 GiB
+    /// volume cache.
     pub fn new(size: usize) -> Self {
         DataConfig {
             size,
+            channels: 1,
             target: Target::Tumor,
             window: Window::default(),
             cache_bytes: 1 << 30,
@@ -57,6 +63,12 @@ impl DataConfig {
         self
     }
 
+    /// The same configuration with `k` input channels (a 2.5D preset's slice count).
+    pub fn with_channels(mut self, k: usize) -> Self {
+        self.channels = k;
+        self
+    }
+
     fn validate(&self) -> Result<(), DataError> {
         if self.size == 0 || self.size > 4096 {
             return Err(DataError::Config(format!(
@@ -64,7 +76,7 @@ impl DataConfig {
                 self.size
             )));
         }
-        Ok(())
+        check_channels(self.channels).map_err(DataError::Config)
     }
 }
 
@@ -89,20 +101,33 @@ pub enum SliceFilter {
     WithTumor,
 }
 
-/// One slice at the input size.
+/// One slice at the input size (with its neighbours for a 2.5D input).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     /// Where it comes from.
     pub id: SliceId,
     /// Side length.
     pub size: usize,
-    /// Intensities in `[0, 1]`, row-major.
+    /// Intensities in `[0, 1]`, row-major: `channels` planes of `size × size`, the centre
+    /// slice in the middle one ([`super::stack`]).
     pub image: Vec<f32>,
-    /// Labels 0/1/2, row-major.
+    /// Labels 0/1/2 of the centre slice, row-major.
     pub labels: Vec<u8>,
 }
 
 impl Sample {
+    /// Input channels (planes of `image`).
+    pub fn channels(&self) -> usize {
+        self.image.len() / (self.size * self.size).max(1)
+    }
+
+    /// The centre slice's intensities (the whole image for one channel).
+    pub fn centre(&self) -> &[f32] {
+        let n = self.size * self.size;
+        let c = self.channels() / 2;
+        &self.image[c * n..(c + 1) * n]
+    }
+
     /// The binary mask for `target`.
     pub fn mask(&self, target: Target) -> Vec<f32> {
         target.mask(&self.labels)
@@ -127,6 +152,10 @@ struct Inner {
     layout: Layout,
     config: DataConfig,
     png: Vec<PngSlice>,
+    /// lits-png: every patient's slice indices (into `png`) in instance order, and each
+    /// slice's `(patient row, position)` in it — the neighbours of a 2.5D input.
+    png_order: Vec<Vec<usize>>,
+    png_place: Vec<(usize, usize)>,
     volumes: Vec<VolumePair>,
     cache: VolumeCache,
     csv_split: Option<CsvSplit>,
@@ -228,12 +257,15 @@ impl Dataset {
             });
         }
         let cache = VolumeCache::new(config.cache_bytes);
+        let (png_order, png_place) = png_neighbour_order(&png);
         Ok(Dataset {
             inner: Arc::new(Inner {
                 root: root.to_path_buf(),
                 layout,
                 config,
                 png,
+                png_order,
+                png_place,
                 volumes,
                 cache,
                 csv_split,
@@ -311,22 +343,54 @@ impl Dataset {
         ))
     }
 
-    /// Loads slice `i` at the input size (no augmentation).
+    /// Loads slice `i` at the input size (no augmentation); for a 2.5D configuration, with its
+    /// neighbours as extra channels ([`super::stack`]).
     pub fn load(&self, i: usize) -> Result<Sample, DataError> {
         let entry = *self.entries.get(i).ok_or_else(|| self.out_of_range(i))?;
-        let size = self.inner.config.size;
-        let prepared = match entry.source {
-            Source::Png(p) => prepare(&lits_png::load_slice(&self.inner.png[p])?, size),
-            Source::Volume { volume, z } => self
-                .volume(volume)?
-                .slice(z)
-                .ok_or_else(|| self.out_of_range(i))?,
+        let (size, k) = (self.inner.config.size, self.inner.config.channels);
+        let (image, labels) = match entry.source {
+            Source::Png(p) => {
+                let load = |q: usize| -> Result<_, DataError> {
+                    Ok(prepare(&lits_png::load_slice(&self.inner.png[q])?, size))
+                };
+                let centre = load(p)?;
+                if k == 1 {
+                    (centre.image, centre.labels)
+                } else {
+                    let (row, pos) = self.inner.png_place[p];
+                    let order = &self.inner.png_order[row];
+                    let mut image = Vec::with_capacity(k * size * size);
+                    for q in neighbours(pos, order.len(), k) {
+                        if order[q] == p {
+                            image.extend_from_slice(&centre.image);
+                        } else {
+                            image.extend(load(order[q])?.image);
+                        }
+                    }
+                    (image, centre.labels)
+                }
+            }
+            Source::Volume { volume, z } => {
+                let v = self.volume(volume)?;
+                let centre = v.slice(z).ok_or_else(|| self.out_of_range(i))?;
+                let image = if k == 1 {
+                    centre.image
+                } else {
+                    let n = size * size;
+                    let mut image = Vec::with_capacity(k * n);
+                    for q in neighbours(z, v.depth(), k) {
+                        image.extend_from_slice(&v.images[q * n..(q + 1) * n]);
+                    }
+                    image
+                };
+                (image, centre.labels)
+            }
         };
         Ok(Sample {
             id: entry.id,
             size,
-            image: prepared.image,
-            labels: prepared.labels,
+            image,
+            labels,
         })
     }
 
@@ -380,6 +444,27 @@ impl Dataset {
             entries: entries.into(),
         }
     }
+}
+
+/// Each lits-png patient's slice indices in instance order, and every slice's place in them.
+fn png_neighbour_order(png: &[PngSlice]) -> (Vec<Vec<usize>>, Vec<(usize, usize)>) {
+    let mut by_study: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    for (i, s) in png.iter().enumerate() {
+        by_study.entry(s.study).or_default().push(i);
+    }
+    let mut place = vec![(0, 0); png.len()];
+    let order: Vec<Vec<usize>> = by_study
+        .into_values()
+        .enumerate()
+        .map(|(row, mut idx)| {
+            idx.sort_by_key(|&i| png[i].instance);
+            for (pos, &i) in idx.iter().enumerate() {
+                place[i] = (row, pos);
+            }
+            idx
+        })
+        .collect();
+    (order, place)
 }
 
 /// Maps `f` over `items` on all available cores, keeping order; contiguous chunks keep the

@@ -76,15 +76,18 @@ impl LoaderConfig {
     }
 }
 
-/// A batch in NCHW layout with one channel.
+/// A batch in NCHW layout: `channels` input planes per slice (1, or the k slices of a 2.5D
+/// input), one mask plane.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
-    /// `n × 1 × height × width` intensities in `[0, 1]`.
+    /// `n × channels × height × width` intensities in `[0, 1]`.
     pub images: Vec<f32>,
     /// `n × 1 × height × width` target masks (0 or 1).
     pub masks: Vec<f32>,
     /// Number of slices.
     pub n: usize,
+    /// Input channels per slice.
+    pub channels: usize,
     /// Rows.
     pub height: usize,
     /// Columns.
@@ -122,11 +125,13 @@ pub fn make_batch(
     epoch: u64,
 ) -> Result<Batch, DataError> {
     let size = dataset.config().size;
+    let channels = dataset.config().channels;
     let target = dataset.config().target;
     let mut batch = Batch {
-        images: Vec::with_capacity(indices.len() * size * size),
+        images: Vec::with_capacity(indices.len() * channels * size * size),
         masks: Vec::with_capacity(indices.len() * size * size),
         n: indices.len(),
+        channels,
         height: size,
         width: size,
         indices: indices.to_vec(),

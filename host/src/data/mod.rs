@@ -14,6 +14,9 @@
 //!   mask the network learns.
 //! * Slices are resampled to the preset's square input (`DataConfig::size`): bilinear for the
 //!   image, nearest neighbour for the labels.
+//! * For a 2.5D preset (`DataConfig::channels` = k > 1) a sample's image is the slice and its
+//!   k − 1 neighbours of the same patient, channel after channel, clamped at the volume ends
+//!   ([`stack`]); its labels are the centre slice's.
 //! * Everything random (splits, augmentation, epoch order, phantoms) is driven by a seeded,
 //!   platform-independent [`rng::Rng`].
 //!
@@ -50,6 +53,7 @@ pub mod prepare;
 pub mod resample;
 pub mod rng;
 pub mod split;
+pub mod stack;
 pub mod synth;
 pub mod volume;
 pub mod volume_cache;

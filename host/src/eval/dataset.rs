@@ -46,17 +46,21 @@ fn flush(
     Ok(())
 }
 
-/// The slices of `split` of the dataset at `data`, prepared at `size × size` for `target`
-/// (the patient split of `hepaseg train` with seed `seed`); an empty split is an error.
+/// The slices of `split` of the dataset at `data`, prepared at `size × size` with `channels`
+/// input planes (a 2.5D network's slice and neighbours) for `target` (the patient split of
+/// `hepaseg train` with seed `seed`); an empty split is an error.
 pub fn open_split(
     data: &Path,
     size: usize,
+    channels: usize,
     target: Target,
     split: SplitChoice,
     seed: u64,
 ) -> Result<Dataset, String> {
-    let ds = Dataset::open(data, DataConfig::new(size).with_target(target))
-        .map_err(|e| e.to_string())?;
+    let config = DataConfig::new(size)
+        .with_target(target)
+        .with_channels(channels);
+    let ds = Dataset::open(data, config).map_err(|e| e.to_string())?;
     let subset = match split {
         SplitChoice::All => ds,
         SplitChoice::Test | SplitChoice::Val => {
@@ -102,7 +106,8 @@ pub(super) fn run(a: &EvalArgs, data: &Path, picker: &mut Picker) -> Result<Eval
         ));
     }
     let target: Target = a.target.into();
-    let subset = open_split(data, h, target, a.split, a.split_seed)?;
+    let k = net.input_channels();
+    let subset = open_split(data, h, k, target, a.split, a.split_seed)?;
     let options = EvalOptions {
         empty_policy: a.empty_policy.into(),
     };
@@ -122,7 +127,7 @@ pub(super) fn run(a: &EvalArgs, data: &Path, picker: &mut Picker) -> Result<Eval
         let what = format!("study {} slice {}", s.id.study, s.id.instance);
         let label = format!("study-{}-z{:04}", s.id.study, s.id.instance);
         let m = score_slice(&mut slice_acc, picker, &pm, &gm, &what, &label, || {
-            ImageRef::Inline(s.image.clone())
+            ImageRef::Inline(s.centre().to_vec())
         })?;
         slice_rows.push(CaseRow {
             case: format!("study-{}", s.id.study),

@@ -24,6 +24,8 @@ pub struct AgcafConfig {
     pub base: usize,
     /// Input height and width.
     pub size: usize,
+    /// Input channels: 1, or k adjacent slices (2.5D presets).
+    pub in_channels: usize,
     /// AGCB grid scales.
     pub scales: [usize; 4],
     /// CPM reduction r_c and non-local ratio r_n.
@@ -46,6 +48,7 @@ macro_rules! agcaf_presets {
             const CONFIG: AgcafConfig = AgcafConfig {
                 base: agcaf::$m::B,
                 size: agcaf::$m::SIZE,
+                in_channels: agcaf::$m::IN_CHANNELS,
                 scales: agcaf::$m::SCALES,
                 reduce: (agcaf::$m::R_C, agcaf::$m::R_N),
                 cpm: agcaf::$m::WITH_CPM,
@@ -54,7 +57,16 @@ macro_rules! agcaf_presets {
         }
     )*};
 }
-agcaf_presets!(paper, edge, tiny, tiny_backbone, tiny_cpm, tiny_afm);
+agcaf_presets!(
+    paper,
+    edge,
+    tiny,
+    tiny_2_5d,
+    edge_2_5d,
+    tiny_backbone,
+    tiny_cpm,
+    tiny_afm
+);
 
 /// The constants of the preset named `preset` (the names `registry::presets` lists).
 pub fn config(preset: &str) -> Option<AgcafConfig> {
@@ -62,6 +74,8 @@ pub fn config(preset: &str) -> Option<AgcafConfig> {
         "paper" => <agcaf::paper::Net as AgcafPreset>::CONFIG,
         "edge" => <agcaf::edge::Net as AgcafPreset>::CONFIG,
         "tiny" => <agcaf::tiny::Net as AgcafPreset>::CONFIG,
+        "tiny-2.5d" => <agcaf::tiny_2_5d::Net as AgcafPreset>::CONFIG,
+        "edge-2.5d" => <agcaf::edge_2_5d::Net as AgcafPreset>::CONFIG,
         "tiny-backbone" => <agcaf::tiny_backbone::Net as AgcafPreset>::CONFIG,
         "tiny-cpm" => <agcaf::tiny_cpm::Net as AgcafPreset>::CONFIG,
         "tiny-afm" => <agcaf::tiny_afm::Net as AgcafPreset>::CONFIG,
@@ -203,7 +217,9 @@ impl AgcafNet {
         config: AgcafConfig,
     ) -> Result<Self, NnError> {
         let b = config.base;
-        let stem_cfg = ConvConfig::new(1, b, 7).padding(3).bias(false);
+        let stem_cfg = ConvConfig::new(config.in_channels, b, 7)
+            .padding(3)
+            .bias(false);
         let stem = ConvBn::new(store, "backbone.stem", stem_cfg)?;
         let mut layers = Vec::with_capacity(8);
         let widths = [
@@ -244,18 +260,18 @@ impl AgcafNet {
         self.config
     }
 
-    /// Logits `N × 1 × S × S` of `x` (`N × 1 × S × S`).
+    /// Logits `N × 1 × S × S` of `x` (`N × K × S × S`, K input channels).
     pub fn forward<E: Real, D: Backend<E>, T: Tape<E, D>>(
         &self,
         store: &mut ParamStore<E, D>,
         x: Map<E, D, T>,
     ) -> Result<Map<E, D, T>, NnError> {
         let (n, c, h, w) = *x.shape();
-        let s = self.config.size;
-        if c != 1 || h != s || w != s {
+        let (s, k) = (self.config.size, self.config.in_channels);
+        if c != k || h != s || w != s {
             return Err(NnError::shape(
                 "agcaf-net",
-                format!("N×1×{s}×{s}"),
+                format!("N×{k}×{s}×{s}"),
                 &[n, c, h, w],
             ));
         }

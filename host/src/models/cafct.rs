@@ -30,6 +30,8 @@ pub struct CafctConfig {
     pub base: usize,
     /// Input height and width.
     pub size: usize,
+    /// Input channels: 1, or k adjacent slices (2.5D presets).
+    pub in_channels: usize,
     /// Transformer blocks per stage.
     pub depths: [usize; 4],
     /// Attention heads per stage.
@@ -68,6 +70,7 @@ macro_rules! cafct_presets {
             const CONFIG: CafctConfig = CafctConfig {
                 base: cafct::$m::C,
                 size: cafct::$m::SIZE,
+                in_channels: cafct::$m::IN_CHANNELS,
                 depths: cafct::$m::DEPTHS,
                 heads: cafct::$m::HEADS,
                 sr: cafct::$m::SR,
@@ -84,6 +87,8 @@ cafct_presets!(
     paper,
     edge,
     tiny,
+    tiny_2_5d,
+    edge_2_5d,
     tiny_no_transformer,
     tiny_no_aff,
     tiny_no_aspp,
@@ -96,6 +101,8 @@ pub fn config(preset: &str) -> Option<CafctConfig> {
         "paper" => <cafct::paper::Net as CafctPreset>::CONFIG,
         "edge" => <cafct::edge::Net as CafctPreset>::CONFIG,
         "tiny" => <cafct::tiny::Net as CafctPreset>::CONFIG,
+        "tiny-2.5d" => <cafct::tiny_2_5d::Net as CafctPreset>::CONFIG,
+        "edge-2.5d" => <cafct::edge_2_5d::Net as CafctPreset>::CONFIG,
         "tiny-no-transformer" => <cafct::tiny_no_transformer::Net as CafctPreset>::CONFIG,
         "tiny-no-aff" => <cafct::tiny_no_aff::Net as CafctPreset>::CONFIG,
         "tiny-no-aspp" => <cafct::tiny_no_aspp::Net as CafctPreset>::CONFIG,
@@ -104,7 +111,7 @@ pub fn config(preset: &str) -> Option<CafctConfig> {
     })
 }
 
-/// A CNN branch: stem Conv3×3(1→C, s2)+BN+ReLU and BasicBlock(C) → L1; for L2..L4
+/// A CNN branch: stem Conv3×3(K→C, s2)+BN+ReLU and BasicBlock(C) → L1; for L2..L4
 /// BasicBlock(stride 2) + BasicBlock. Names `prefix.stem`, `prefix.level1.0`,
 /// `prefix.level{2,3,4}.{0,1}`.
 #[derive(Debug, Clone)]
@@ -118,9 +125,11 @@ impl CnnBranch {
     fn new<E: Real, D: Device<E>>(
         store: &mut ParamStore<E, D>,
         prefix: &str,
+        in_channels: usize,
         ch: [usize; 4],
     ) -> Result<Self, NnError> {
-        let stem = ConvBn::new(store, &join(prefix, "stem"), conv(1, ch[0], 3, 2, false))?;
+        let stem_cfg = conv(in_channels, ch[0], 3, 2, false);
+        let stem = ConvBn::new(store, &join(prefix, "stem"), stem_cfg)?;
         let mut blocks = vec![BasicBlock::new(
             store,
             &join(prefix, "level1.0"),
@@ -214,19 +223,28 @@ impl CafctNet {
         store: &mut ParamStore<E, D>,
         config: CafctConfig,
     ) -> Result<Self, NnError> {
-        if config.size == 0 || !config.size.is_multiple_of(16) || config.base < 2 {
+        if config.size == 0
+            || !config.size.is_multiple_of(16)
+            || config.base < 2
+            || config.in_channels == 0
+        {
             return Err(NnError::config(
                 "cafct-net",
-                "input size must be a positive multiple of 16 and the base width ≥ 2",
+                "input size must be a positive multiple of 16, the base width ≥ 2 and the \
+                 input channels ≥ 1",
             ));
         }
         let ch = config.channels();
-        let cnn = CnnBranch::new(store, "cnn", ch)?;
+        let cnn = CnnBranch::new(store, "cnn", config.in_channels, ch)?;
         let second = if config.transformer {
             let mut stages = Vec::with_capacity(4);
             for l in 0..4 {
                 let cfg = StageConfig {
-                    in_channels: if l == 0 { 1 } else { ch[l - 1] },
+                    in_channels: if l == 0 {
+                        config.in_channels
+                    } else {
+                        ch[l - 1]
+                    },
                     dim: ch[l],
                     kernel: if l == 0 { 7 } else { 3 },
                     depth: config.depths[l],
@@ -237,7 +255,7 @@ impl CafctNet {
             }
             Second::Transformer(stages)
         } else {
-            Second::Cnn(CnnBranch::new(store, "cnn2", ch)?)
+            Second::Cnn(CnnBranch::new(store, "cnn2", config.in_channels, ch)?)
         };
         let aff = (0..4)
             .map(|l| Aff::new(store, &format!("aff.{l}"), ch[l], config.aff))
@@ -279,18 +297,18 @@ impl CafctNet {
         self.context.dropout_layers()
     }
 
-    /// Logits `N × 1 × S × S` of `x` (`N × 1 × S × S`).
+    /// Logits `N × 1 × S × S` of `x` (`N × K × S × S`, K input channels).
     pub fn forward<E: Real, D: Backend<E>, T: Tape<E, D>>(
         &self,
         store: &mut ParamStore<E, D>,
         x: Map<E, D, T>,
     ) -> Result<Map<E, D, T>, NnError> {
         let (n, c, h, w) = *x.shape();
-        let s = self.config.size;
-        if c != 1 || h != s || w != s || n == 0 {
+        let (s, k) = (self.config.size, self.config.in_channels);
+        if c != k || h != s || w != s || n == 0 {
             return Err(NnError::shape(
                 "cafct-net",
-                format!("N×1×{s}×{s}"),
+                format!("N×{k}×{s}×{s}"),
                 &[n, c, h, w],
             ));
         }

@@ -37,7 +37,8 @@ pub enum SegNet {
 }
 
 impl SegNet {
-    /// Logits `N × 1 × S × S` of `N × 1 × S × S` inputs (the store's mode decides train/eval).
+    /// Logits `N × 1 × S × S` of `N × K × S × S` inputs (K input channels of the preset; the
+    /// store's mode decides train/eval).
     pub fn forward<E: Real, D: Backend<E>, T: Tape<E, D>>(
         &self,
         store: &mut ParamStore<E, D>,
@@ -96,6 +97,9 @@ pub fn build<E: Real, D: Device<E>>(
 pub struct Identity {
     /// Input (and output) height and width.
     pub size: usize,
+    /// Input channels: 1, or the k adjacent slices of a 2.5D preset (the data pipeline feeds
+    /// each slice with its neighbours, [`crate::data::DataConfig::channels`]).
+    pub channels: usize,
     /// FNV-1a fingerprint of every tensor's name and shape (core's `params::fingerprint`).
     pub fingerprint: u64,
     /// Trainable parameters.
@@ -113,6 +117,7 @@ pub fn identity(model: Model, preset: &str) -> Option<Identity> {
         let table = store.table().ok()?;
         return Some(Identity {
             size: config.size,
+            channels: 1,
             fingerprint: fingerprint(&store).ok()?,
             params: hepaseg_core::params::count_elements(&table, true),
         });
@@ -121,6 +126,7 @@ pub fn identity(model: Model, preset: &str) -> Option<Identity> {
     let summary = crate::registry::summary(model, preset)?;
     Some(Identity {
         size: summary.input[1],
+        channels: summary.input[0],
         fingerprint: entry.fingerprint,
         params: summary.params,
     })
@@ -153,13 +159,26 @@ macro_rules! host_networks {
         }
     )*};
 }
-host_networks!(agcaf, AgcafNet, Agcaf: paper, edge, tiny, tiny_backbone, tiny_cpm, tiny_afm);
+host_networks!(
+    agcaf,
+    AgcafNet,
+    Agcaf: paper,
+    edge,
+    tiny,
+    tiny_2_5d,
+    edge_2_5d,
+    tiny_backbone,
+    tiny_cpm,
+    tiny_afm
+);
 host_networks!(
     cafct,
     CafctNet,
     Cafct: paper,
     edge,
     tiny,
+    tiny_2_5d,
+    edge_2_5d,
     tiny_no_transformer,
     tiny_no_aff,
     tiny_no_aspp,

@@ -16,6 +16,8 @@ use super::tensor::{self, Fm};
 pub struct AgcafConfig {
     /// Input side.
     pub size: usize,
+    /// Input channels (1, or k slices for a 2.5D preset).
+    pub in_channels: usize,
     /// AGCB grid scales.
     pub scales: [usize; 4],
     /// Whether the CPM is present.
@@ -169,18 +171,19 @@ pub(crate) fn basic_block(
     Ok(ctx.add(&y, 1.0, &shortcut, 1.0, &format!("{p}.out"), true))
 }
 
-/// Runs AGCAF-Net on one `size × size` slice; returns the logits (`1 × size × size`).
+/// Runs AGCAF-Net on one `k × size × size` input (a slice, with its neighbours for a 2.5D
+/// preset); returns the logits (`1 × size × size`).
 pub fn forward(ctx: &mut Ctx<'_>, cfg: &AgcafConfig, input: &[f32]) -> Result<Fm, String> {
-    let s = cfg.size;
-    if input.len() != s * s {
+    let (s, k) = (cfg.size, cfg.in_channels);
+    if input.len() != k * s * s {
         return Err(format!(
             "input holds {} values, expected {}",
             input.len(),
-            s * s
+            k * s * s
         ));
     }
     let x = ctx.input(Fm {
-        c: 1,
+        c: k,
         h: s,
         w: s,
         d: input.to_vec(),

@@ -229,18 +229,19 @@ fn decoder(ctx: &mut Ctx<'_>, skip: &Act, g: &Act, d: &str, gate: bool) -> Resul
     ctx.unit_bn(&c1, &format!("{d}.conv2"), 1, 1, true)
 }
 
-/// Runs CAFCT-Net on one `size × size` slice; returns the logits (`1 × size × size`).
+/// Runs CAFCT-Net on one `k × size × size` input (a slice, with its neighbours for a 2.5D
+/// preset); returns the logits (`1 × size × size`).
 pub fn forward(ctx: &mut Ctx<'_>, cfg: &CafctConfig, input: &[f32]) -> Result<Fm, String> {
-    let s = cfg.size;
-    if input.len() != s * s {
+    let (s, k) = (cfg.size, cfg.in_channels);
+    if input.len() != k * s * s {
         return Err(format!(
             "input holds {} values, expected {}",
             input.len(),
-            s * s
+            k * s * s
         ));
     }
     let x = ctx.input(Fm {
-        c: 1,
+        c: k,
         h: s,
         w: s,
         d: input.to_vec(),

@@ -107,9 +107,12 @@ fn load(data: &Dataset, k: usize, target: Target) -> Result<Vec<EvalSlice>, Stri
 fn slices(
     e: &Int8Export<'_>,
     size: usize,
+    channels: usize,
 ) -> Result<(Vec<EvalSlice>, Vec<EvalSlice>, String), String> {
-    let data = Dataset::open(e.calib, DataConfig::new(size).with_target(e.target))
-        .map_err(|err| err.to_string())?;
+    let config = DataConfig::new(size)
+        .with_target(e.target)
+        .with_channels(channels);
+    let data = Dataset::open(e.calib, config).map_err(|err| err.to_string())?;
     let liver = data
         .filter(SliceFilter::WithLiver)
         .map_err(|err| err.to_string())?;
@@ -157,7 +160,7 @@ fn slices(
 
 fn run<N: Int8Network>(e: &Int8Export<'_>, values: Vec<Vec<f32>>) -> Result<String, String> {
     let cfg = Calib::of(e.model, N::PRESET).ok_or("no calibration forward for this preset")?;
-    let (calib, val, note) = slices(e, cfg.size())?;
+    let (calib, val, note) = slices(e, cfg.size(), cfg.channels())?;
     let images: Vec<Vec<f32>> = calib.iter().map(|s| s.image.clone()).collect();
     let q = quantize_network::<N>(&cfg, &values, &images, e.mode)?;
     let signer = e

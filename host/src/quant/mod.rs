@@ -90,6 +90,14 @@ impl Calib {
         }
     }
 
+    /// Input channels (1, or k slices for a 2.5D preset).
+    pub fn channels(&self) -> usize {
+        match self {
+            Calib::Agcaf(c) => c.in_channels,
+            Calib::Cafct(c) => c.in_channels,
+        }
+    }
+
     /// Input side.
     pub fn size(&self) -> usize {
         match self {
@@ -170,6 +178,7 @@ pub fn agcaf_config(preset: &str) -> Option<AgcafConfig> {
         ($m:ident) => {
             AgcafConfig {
                 size: agcaf::$m::SIZE,
+                in_channels: agcaf::$m::IN_CHANNELS,
                 scales: agcaf::$m::SCALES,
                 cpm: agcaf::$m::WITH_CPM,
                 afm: agcaf::$m::WITH_AFM,
@@ -180,6 +189,8 @@ pub fn agcaf_config(preset: &str) -> Option<AgcafConfig> {
         "paper" => cfg!(paper),
         "edge" => cfg!(edge),
         "tiny" => cfg!(tiny),
+        "tiny-2.5d" => cfg!(tiny_2_5d),
+        "edge-2.5d" => cfg!(edge_2_5d),
         "tiny-backbone" => cfg!(tiny_backbone),
         "tiny-cpm" => cfg!(tiny_cpm),
         "tiny-afm" => cfg!(tiny_afm),
@@ -197,6 +208,8 @@ macro_rules! with_agcaf_preset {
             "paper" => Some($f::<agcaf::paper::Net>($($arg),*)),
             "edge" => Some($f::<agcaf::edge::Net>($($arg),*)),
             "tiny" => Some($f::<agcaf::tiny::Net>($($arg),*)),
+            "tiny-2.5d" => Some($f::<agcaf::tiny_2_5d::Net>($($arg),*)),
+            "edge-2.5d" => Some($f::<agcaf::edge_2_5d::Net>($($arg),*)),
             "tiny-backbone" => Some($f::<agcaf::tiny_backbone::Net>($($arg),*)),
             "tiny-cpm" => Some($f::<agcaf::tiny_cpm::Net>($($arg),*)),
             "tiny-afm" => Some($f::<agcaf::tiny_afm::Net>($($arg),*)),
@@ -215,6 +228,8 @@ macro_rules! with_cafct_preset {
             "paper" => Some($f::<cafct::paper::Net>($($arg),*)),
             "edge" => Some($f::<cafct::edge::Net>($($arg),*)),
             "tiny" => Some($f::<cafct::tiny::Net>($($arg),*)),
+            "tiny-2.5d" => Some($f::<cafct::tiny_2_5d::Net>($($arg),*)),
+            "edge-2.5d" => Some($f::<cafct::edge_2_5d::Net>($($arg),*)),
             "tiny-no-transformer" => Some($f::<cafct::tiny_no_transformer::Net>($($arg),*)),
             "tiny-no-aff" => Some($f::<cafct::tiny_no_aff::Net>($($arg),*)),
             "tiny-no-aspp" => Some($f::<cafct::tiny_no_aspp::Net>($($arg),*)),

@@ -38,9 +38,9 @@ pub fn run(
     target: Target,
 ) -> Result<Agreement, String> {
     let [h, w] = a.input_hw();
-    if b.input_hw() != [h, w] {
+    if b.input_hw() != [h, w] || b.input_channels() != a.input_channels() {
         return Err(format!(
-            "{} and {} take different input sizes",
+            "{} and {} take different input shapes",
             a.describe(),
             b.describe()
         ));

@@ -309,7 +309,8 @@ pub fn run(a: &ReportArgs) -> Result<String, String> {
             ));
         }
         let [h, _] = f32_net.input_hw();
-        let subset = open_split(&data, h, target, a.split, seed)?;
+        let k = f32_net.input_channels();
+        let subset = open_split(&data, h, k, target, a.split, seed)?;
         let agreement = compare::run(&mut f32_net, int8_net.as_mut(), &subset, target)?;
         md.push_str(&comparison_md(&agreement, a.split, &f32_name, &int8_name));
     }

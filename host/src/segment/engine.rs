@@ -82,11 +82,14 @@ impl BlobFile {
 pub trait SliceNet {
     /// `"agcaf-net tiny (f32 engine)"`.
     fn describe(&self) -> String;
-    /// Input `[height, width]` (one channel).
+    /// Input `[height, width]` of each channel.
     fn input_hw(&self) -> [usize; 2];
+    /// Input channels: 1, or k for a 2.5D network (the slice and its k − 1 neighbours,
+    /// [`crate::data::stack`]).
+    fn input_channels(&self) -> usize;
     /// Output `[channels, height, width]`.
     fn output_shape(&self) -> [usize; 3];
-    /// Runs one preprocessed slice (`1 × H × W`, values in `[0, 1]`) and copies the logits
+    /// Runs one preprocessed input (`K × H × W`, values in `[0, 1]`) and copies the logits
     /// (`C × H × W`) into `logits`.
     fn infer(&mut self, input: &[f32], logits: &mut Vec<f32>) -> Result<(), String>;
 }
@@ -106,6 +109,10 @@ impl<N: Network> SliceNet for F32Net<'_, N> {
 
     fn input_hw(&self) -> [usize; 2] {
         [N::INPUT[1], N::INPUT[2]]
+    }
+
+    fn input_channels(&self) -> usize {
+        N::INPUT[0]
     }
 
     fn output_shape(&self) -> [usize; 3] {
@@ -148,6 +155,10 @@ impl<N: Int8Network> SliceNet for Int8Net<'_, N> {
 
     fn input_hw(&self) -> [usize; 2] {
         [N::INPUT[1], N::INPUT[2]]
+    }
+
+    fn input_channels(&self) -> usize {
+        N::INPUT[0]
     }
 
     fn output_shape(&self) -> [usize; 3] {

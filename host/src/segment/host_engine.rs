@@ -40,9 +40,9 @@ impl CheckpointNet {
             .get("preset")
             .map_err(|e| format!("{file}: {e}"))?
             .to_string();
-        let size = models::identity(model, &preset)
-            .ok_or_else(|| format!("{file}: unknown preset `{preset}` in the checkpoint"))?
-            .size;
+        let id = models::identity(model, &preset)
+            .ok_or_else(|| format!("{file}: unknown preset `{preset}` in the checkpoint"))?;
+        let size = id.size;
         let mut store = ParamStore::new(Cpu::seed_from_u64(0), 0);
         let net = models::build(model, &preset, &mut store).map_err(|e| format!("{file}: {e}"))?;
         let want = models::fingerprint(&store).map_err(|e| format!("{file}: {e}"))?;
@@ -59,7 +59,7 @@ impl CheckpointNet {
             store,
             model,
             preset,
-            input: [1, size, size],
+            input: [id.channels, size, size],
             output: [1, size, size],
             step: ck.get("step").unwrap_or("?").to_string(),
         })
@@ -88,6 +88,10 @@ impl SliceNet for CheckpointNet {
 
     fn input_hw(&self) -> [usize; 2] {
         [self.input[1], self.input[2]]
+    }
+
+    fn input_channels(&self) -> usize {
+        self.input[0]
     }
 
     fn output_shape(&self) -> [usize; 3] {

@@ -11,7 +11,10 @@
 //!
 //! A PNG directory is treated as independent 2D slices (they may come from different
 //! patients), so components are 8-connected per slice; a volume uses 26-connected 3D
-//! components. Every output file is staged and renamed into place only when all of them
+//! components. A 2.5D network (k adjacent slices as input channels) gets each slice of a
+//! volume with its neighbours, clamped at the volume ends ([`crate::data::stack`]); PNG input
+//! has no neighbours, so a 2.5D network refuses it (use the volume, or `eval --data` on a
+//! lits-png folder, whose slices are ordered per patient). Every output file is staged and renamed into place only when all of them
 //! could be written ([`output::Staging`]): a failed run leaves no output behind.
 
 pub mod components;
@@ -28,6 +31,7 @@ pub use tta::maybe_tta;
 
 use crate::data::nifti_write::write_labels;
 use crate::data::png_io::write_grey8;
+use crate::data::stack::neighbours;
 use crate::data::{Volume, Window};
 use crate::eval::overlay::{Canvas, FP, LIVER};
 use components::{keep_largest, label, remove_small};
@@ -94,28 +98,77 @@ struct Nets<'a> {
     liver_threshold: f32,
 }
 
+/// Where one slice's input planes come from: a PNG slice alone, or a volume's plane `z` with
+/// its neighbours for a 2.5D network.
+enum Planes<'v> {
+    Png(&'v PngSlice),
+    Volume {
+        v: &'v CtVolume,
+        z: usize,
+        window: &'v Window,
+    },
+}
+
+impl Planes<'_> {
+    /// The input of a network taking `k` slices: the slice and its neighbours (clamped at the
+    /// volume ends), channel after channel.
+    fn stack(&self, k: usize) -> Vec<f32> {
+        match *self {
+            Planes::Png(s) => s.image.clone(),
+            Planes::Volume { v, z, window } => {
+                let d = v.ct.dims()[2];
+                neighbours(z, d, k)
+                    .flat_map(|q| v.plane(q, window))
+                    .collect()
+            }
+        }
+    }
+}
+
 impl Nets<'_> {
     /// Tumour mask and, with a liver model, liver mask of one slice (at its own size).
     fn slice(
         &mut self,
-        image: &[f32],
+        planes: &Planes<'_>,
         width: usize,
         height: usize,
     ) -> Result<(Vec<bool>, Option<Vec<bool>>), String> {
+        let input = planes.stack(self.tumour.input_channels());
         let t =
             self.tumour_runner
-                .mask(self.tumour.as_mut(), image, width, height, self.threshold)?;
+                .mask(self.tumour.as_mut(), &input, width, height, self.threshold)?;
         let l = match self.liver.as_mut() {
-            Some(net) => Some(self.liver_runner.mask(
-                net.as_mut(),
-                image,
-                width,
-                height,
-                self.liver_threshold,
-            )?),
+            Some(net) => {
+                let input = planes.stack(net.input_channels());
+                Some(self.liver_runner.mask(
+                    net.as_mut(),
+                    &input,
+                    width,
+                    height,
+                    self.liver_threshold,
+                )?)
+            }
             None => None,
         };
         Ok((t, l))
+    }
+
+    /// Refuses PNG input for a 2.5D network (a PNG slice has no neighbours).
+    fn check_png_input(&self, a: &SegmentArgs) -> Result<(), String> {
+        let nets = std::iter::once((&self.tumour, &a.blob))
+            .chain(self.liver.as_ref().zip(a.liver_blob.as_ref()));
+        for (net, blob) in nets {
+            let k = net.input_channels();
+            if k > 1 {
+                return Err(format!(
+                    "{}: {} takes {k} adjacent slices per input (2.5D), but {} is PNG input,                      which has no neighbouring slices; segment a NIfTI volume or a DICOM                      series with it (or score a lits-png folder with `hepaseg eval --data`)",
+                    blob.display(),
+                    net.describe(),
+                    a.input.display()
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -185,9 +238,10 @@ fn run_slices(
             a.out.display()
         ));
     }
+    nets.check_png_input(a)?;
     let mut results = Vec::with_capacity(slices.len());
     for s in slices {
-        let (t, l) = nets.slice(&s.image, s.width, s.height)?;
+        let (t, l) = nets.slice(&Planes::Png(s), s.width, s.height)?;
         let cleaned = postprocess(t, l, [s.width, s.height, 1], a.min_size);
         rep.add_slice(&s.name, &cleaned);
         results.push(cleaned);
@@ -241,8 +295,12 @@ fn run_volume(
     let mut tumour = Vec::with_capacity(w * h * d);
     let mut liver = nets.liver.is_some().then(|| Vec::with_capacity(w * h * d));
     for z in 0..d {
-        let plane = v.plane(z, &a.window);
-        let (t, l) = nets.slice(&plane, w, h)?;
+        let planes = Planes::Volume {
+            v,
+            z,
+            window: &a.window,
+        };
+        let (t, l) = nets.slice(&planes, w, h)?;
         tumour.extend(t);
         if let (Some(all), Some(l)) = (liver.as_mut(), l) {
             all.extend(l);

@@ -9,9 +9,15 @@ use super::engine::SliceNet;
 use crate::data::resample::{resize_bilinear, resize_nearest};
 use std::time::Instant;
 
-/// The network input for a `width × height` slice of `[0, 1]` intensities.
+/// The network input for `width × height` planes of `[0, 1]` intensities (one slice, or a
+/// slice and its neighbours for a 2.5D network), each resized alike.
 pub fn preprocess(image: &[f32], width: usize, height: usize, input_hw: [usize; 2]) -> Vec<f32> {
-    resize_bilinear(image, width, height, input_hw[1], input_hw[0])
+    let plane = (width * height).max(1);
+    let mut out = Vec::with_capacity(image.len() / plane * input_hw[0] * input_hw[1]);
+    for p in image.chunks_exact(plane) {
+        out.extend(resize_bilinear(p, width, height, input_hw[1], input_hw[0]));
+    }
+    out
 }
 
 /// Foreground at network resolution: logit > `threshold` for a one-channel output (threshold
@@ -46,7 +52,9 @@ impl Runner {
         Self::default()
     }
 
-    /// The mask of one slice at its own size.
+    /// The mask of one slice at its own size. `image` holds the network's input channels as
+    /// `width × height` planes: the slice, or for a 2.5D network the slice and its neighbours
+    /// ([`crate::data::stack`]).
     pub fn mask(
         &mut self,
         net: &mut dyn SliceNet,
@@ -56,6 +64,14 @@ impl Runner {
         threshold: f32,
     ) -> Result<Vec<bool>, String> {
         let start = Instant::now();
+        let k = net.input_channels();
+        if image.len() != k * width * height {
+            return Err(format!(
+                "{} takes {k} slice(s) of {width}×{height} per input, given {} values",
+                net.describe(),
+                image.len()
+            ));
+        }
         let hw = net.input_hw();
         let input = preprocess(image, width, height, hw);
         net.infer(&input, &mut self.logits)?;

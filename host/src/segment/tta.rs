@@ -109,6 +109,10 @@ impl SliceNet for Tta<'_> {
         self.inner.input_hw()
     }
 
+    fn input_channels(&self) -> usize {
+        self.inner.input_channels()
+    }
+
     fn output_shape(&self) -> [usize; 3] {
         self.inner.output_shape()
     }
@@ -175,6 +179,9 @@ mod tests {
         }
         fn input_hw(&self) -> [usize; 2] {
             [2, 2]
+        }
+        fn input_channels(&self) -> usize {
+            1
         }
         fn output_shape(&self) -> [usize; 3] {
             [1, 2, 2]

@@ -349,15 +349,17 @@ fn train_on<D: Backend<f32>>(
     dev: D,
     stop: &AtomicBool,
 ) -> Result<TrainReport, String> {
-    let size = models::identity(args.model, &args.preset)
-        .ok_or_else(|| unknown_preset(args.model, &args.preset))?
-        .size;
+    let id = models::identity(args.model, &args.preset)
+        .ok_or_else(|| unknown_preset(args.model, &args.preset))?;
     let target = if args.target == "liver" {
         crate::data::Target::Liver
     } else {
         crate::data::Target::Tumor
     };
-    let data = Dataset::open(&args.data, DataConfig::new(size).with_target(target)).map_err(err)?;
+    let config = DataConfig::new(id.size)
+        .with_target(target)
+        .with_channels(id.channels);
+    let data = Dataset::open(&args.data, config).map_err(err)?;
     let splits = data
         .split(&crate::data::split::SplitConfig {
             seed: args.seed,
@@ -683,10 +685,13 @@ impl<D: Backend<f32>> Run<D> {
     /// One optimizer step on `batch`; returns the loss.
     fn step(&mut self, batch: &Batch) -> Result<f64, TrainError> {
         self.store.set_mode(Mode::Train);
-        let shape = (batch.n, 1usize, batch.height, batch.width);
+        let shape = (batch.n, batch.channels, batch.height, batch.width);
         let dev = self.store.device().clone();
         let x = dev.tensor_from_vec(batch.images.clone(), shape);
-        let y = dev.tensor_from_vec(batch.masks.clone(), shape);
+        let y = dev.tensor_from_vec(
+            batch.masks.clone(),
+            (batch.n, 1usize, batch.height, batch.width),
+        );
         let logits = self.net.forward(&mut self.store, x.leaky_traced())?;
         self.prog.rng_draws += self.net.rng_draws_per_step();
         let loss = self.loss.compute(logits, y)?;
@@ -709,7 +714,7 @@ impl<D: Backend<f32>> Run<D> {
             let x = self
                 .store
                 .device()
-                .tensor_from_vec(b.images.clone(), (b.n, 1usize, b.height, b.width));
+                .tensor_from_vec(b.images.clone(), (b.n, b.channels, b.height, b.width));
             let logits = self.net.forward(&mut self.store, x).map_err(err)?.as_vec();
             for (p, g) in logits.iter().zip(&b.masks) {
                 match (*p > 0.0, *g > 0.5) {
