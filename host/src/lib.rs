@@ -11,6 +11,7 @@ pub mod info;
 pub mod metrics;
 pub mod models;
 pub mod nn;
+pub mod onnx;
 pub mod quant;
 pub mod registry;
 pub mod report;

@@ -72,12 +72,22 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Write a weight blob (docs/blob-format.md).
+    /// Write a weight blob (docs/blob-format.md), or with `--format onnx` an ONNX model
+    /// (docs/onnx.md).
     ///
     /// Today only --random-init: a development aid that writes a seed-initialised f32 network
     /// (untrained) so loading, signing and the f32 engine can be exercised; with `--quantize
     /// int8 --calib DIR` it is quantized (post-training, calibrated on DIR) into an int8 blob.
     Export {
+        /// Output format: `blob` (core's weight blob) or `onnx` (an ONNX opset-17 graph with
+        /// the f32 weights, for ONNX Runtime, TensorRT and other runtimes).
+        #[arg(long, default_value = "blob", value_parser = ["blob", "onnx"])]
+        format: String,
+        /// With `--format onnx`: also write test cases into this new directory (ONNX's
+        /// test_data_set_K/input_0.pb, output_0.pb: phantom slices of seed --seed and core
+        /// f32's logits for them).
+        #[arg(long)]
+        test_data: Option<std::path::PathBuf>,
         /// Write seed-initialised (untrained) f32 parameters.
         #[arg(long)]
         random_init: bool,
@@ -199,6 +209,8 @@ fn main() -> ExitCode {
             .map(|report| report.to_string())
             .map_err(|e| e.to_string()),
         Command::Export {
+            format,
+            test_data,
             random_init,
             checkpoint,
             model,
@@ -213,7 +225,19 @@ fn main() -> ExitCode {
             report_slices,
             target,
         } => {
-            if quantize.is_some() {
+            if format == "onnx" {
+                export_onnx(
+                    model,
+                    &preset,
+                    (random_init.then_some(seed), checkpoint.as_deref()),
+                    &out,
+                    test_data.as_deref(),
+                    seed,
+                    sign.is_some() || quantize.is_some() || calib.is_some() || percentile.is_some(),
+                )
+            } else if test_data.is_some() {
+                Err("--test-data needs --format onnx".to_owned())
+            } else if quantize.is_some() {
                 export_int8(
                     model,
                     &preset,
@@ -264,6 +288,43 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `export --format onnx`: the parameters (`--random-init` or `--checkpoint`) and the
+/// output, handed to `hepaseg::onnx::export`; the blob-only options are refused.
+fn export_onnx(
+    model: Model,
+    preset: &str,
+    (random_init, checkpoint): (Option<u64>, Option<&std::path::Path>),
+    out: &std::path::Path,
+    test_data: Option<&std::path::Path>,
+    seed: u64,
+    blob_options: bool,
+) -> Result<String, String> {
+    use hepaseg::quant::export::ParamSource;
+    if blob_options {
+        return Err(
+            "--sign, --quantize, --calib and --percentile are for weight blobs; \
+                    --format onnx writes f32 weights (quantize the ONNX model with your \
+                    runtime's tools)"
+                .to_owned(),
+        );
+    }
+    let params = match (random_init, checkpoint) {
+        (_, Some(path)) => ParamSource::Checkpoint(path.to_path_buf()),
+        (Some(seed), None) => ParamSource::RandomInit { seed },
+        (None, None) => {
+            return Err("--format onnx needs --checkpoint CKPT or --random-init".to_owned())
+        }
+    };
+    hepaseg::onnx::export(&hepaseg::onnx::OnnxExport {
+        model,
+        preset,
+        params,
+        out,
+        test_data,
+        seed,
+    })
 }
 
 /// `export --quantize int8`: the parameters (`--random-init` or `--checkpoint`), the

@@ -404,3 +404,117 @@ fn bad_inputs_name_the_file_and_leave_nothing_behind() {
     ]);
     assert_eq!(std::fs::read(d.join("x.hseg")).unwrap(), bytes);
 }
+
+/// `export --format onnx`: the model decodes with the input/output and weights the network
+/// has (the weights are exactly `--random-init`'s, as in a blob), the test cases hold core
+/// f32's logits for their inputs bit for bit, and misuse fails cleanly leaving no file.
+#[test]
+fn onnx_export_writes_the_model_and_its_test_cases() {
+    type N = cafct::tiny::Net;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("m.onnx");
+    let cases = d.join("cases");
+    let text = ok(&[
+        "export",
+        "--format",
+        "onnx",
+        "--random-init",
+        "--model",
+        "cafct-net",
+        "--preset",
+        "tiny",
+        "--seed",
+        "5",
+        "--out",
+        s(&out),
+        "--test-data",
+        s(&cases),
+    ]);
+    assert!(
+        text.contains("opset 17") && text.contains(s(&out)),
+        "{text}"
+    );
+    let m = hepaseg::onnx::decode(&std::fs::read(&out).unwrap()).unwrap();
+    let g = m.graph.as_ref().unwrap();
+    let values = hepaseg::blob::seeded_params(N::PARAMS, 5);
+    assert_eq!(g.initializer.len(), N::PARAMS.len());
+    for ((t, p), v) in g.initializer.iter().zip(N::PARAMS).zip(&values) {
+        assert_eq!(t.name, p.name.as_str());
+        assert_eq!(t.f32_values().as_ref(), Some(v), "{}", t.name);
+    }
+    let slices: Vec<&[f32]> = values.iter().map(Vec::as_slice).collect();
+    let mut arena = vec![0u32; N::ARENA_BYTES.div_ceil(4)];
+    for k in 0..hepaseg::onnx::TEST_CASES {
+        let case = cases.join(format!("test_data_set_{k}"));
+        let read =
+            |f: &str| hepaseg::onnx::decode_tensor(&std::fs::read(case.join(f)).unwrap()).unwrap();
+        let (input, output) = (read("input_0.pb"), read("output_0.pb"));
+        assert_eq!(
+            (input.name.as_str(), output.name.as_str()),
+            ("input", "logits")
+        );
+        let x = input.f32_values().unwrap();
+        assert_eq!(x.len(), 64 * 64);
+        let y = N::forward_flat(
+            &SliceParams { tensors: &slices },
+            &x,
+            bytemuck::cast_slice_mut(&mut arena),
+        )
+        .unwrap();
+        assert_eq!(output.f32_values().unwrap(), y, "case {k}");
+    }
+
+    // Misuse: blob-only options, --test-data without onnx or into an existing directory, a
+    // baseline, no parameters, a missing output directory. Nothing is written.
+    let before = listing(d);
+    let onnx = |extra: &[&str]| {
+        let mut a = vec!["export", "--format", "onnx", "--model", "agcaf-net"];
+        a.extend_from_slice(extra);
+        fails(&a)
+    };
+    let x = d.join("x.onnx");
+    let err = onnx(&["--random-init", "--out", s(&x), "--quantize", "int8"]);
+    assert!(err.contains("--format onnx writes f32"), "{err}");
+    let err = onnx(&["--random-init", "--out", s(&x), "--sign", s(&d.join("k"))]);
+    assert!(err.contains("--sign"), "{err}");
+    let err = onnx(&["--random-init", "--out", s(&x), "--test-data", s(&cases)]);
+    assert!(
+        err.contains("cases") && err.contains("already exists"),
+        "{err}"
+    );
+    let err = onnx(&["--out", s(&x)]);
+    assert!(err.contains("--random-init"), "{err}");
+    let bad = d.join("no/dir/x.onnx");
+    let err = onnx(&[
+        "--random-init",
+        "--out",
+        s(&bad),
+        "--test-data",
+        s(&d.join("t")),
+    ]);
+    assert!(err.contains("no/dir/x.onnx"), "{err}");
+    let err = fails(&[
+        "export",
+        "--format",
+        "onnx",
+        "--random-init",
+        "--model",
+        "unet",
+        "--out",
+        s(&x),
+    ]);
+    assert!(err.contains("host-only"), "{err}");
+    let err = fails(&[
+        "export",
+        "--random-init",
+        "--model",
+        "agcaf-net",
+        "--out",
+        s(&x),
+        "--test-data",
+        s(&d.join("t")),
+    ]);
+    assert!(err.contains("--format onnx"), "{err}");
+    assert_eq!(listing(d), before, "a failed ONNX export left files behind");
+}
