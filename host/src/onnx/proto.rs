@@ -236,7 +236,7 @@ impl TensorProto {
 
     /// The values of an `f32` tensor (`None` for another type or a ragged byte count).
     pub fn f32_values(&self) -> Option<Vec<f32>> {
-        (self.data_type == FLOAT && self.raw_data.len() % 4 == 0).then(|| {
+        (self.data_type == FLOAT && self.raw_data.len().is_multiple_of(4)).then(|| {
             self.raw_data
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
