@@ -104,6 +104,31 @@ fn export_quantize_int8_writes_a_blob_the_int8_engine_runs() {
     let json = ok(&["inspect", o, "--json"]);
     assert!(json.contains("\"quant_scheme\""), "{json}");
     assert!(json.contains("act.input"), "{json}");
+    // Format 1.1, and the size figure: the payload (every number the blob carries, an
+    // activation point as its scale and zero point) recomputed from the blob itself.
+    assert!(text.contains("HSEG 1.1 (compact)"), "{text}");
+    assert!(json.contains("per-channel-packed"), "{json}");
+    let payload: usize = blob
+        .tensors()
+        .map(|t| t.len as usize + if t.name.starts_with("act.") { 4 } else { 0 })
+        .sum();
+    let size = std::fs::metadata(&out).unwrap().len() as usize;
+    let figure = format!(
+        "payload {payload} B = int8 weights {}",
+        blob.tensors()
+            .filter(|t| t.quant.kind() == 3)
+            .map(|t| t.len as usize)
+            .sum::<usize>()
+    );
+    assert!(
+        report.contains(&figure),
+        "`{figure}` missing from:\n{report}"
+    );
+    let ratio = format!(
+        "blob {size} B = {:.4} x payload",
+        size as f64 / payload as f64
+    );
+    assert!(report.contains(&ratio), "`{ratio}` missing from:\n{report}");
 
     // Percentile ranges, and a signature that `inspect --pubkey` verifies.
     let key = dir.path().join("release");

@@ -255,4 +255,11 @@ fn golden_cafct_int8_logits() {
         h, GOLDEN_CAFCT_TINY_INT8_LOGITS,
         "golden int8 logits changed: 0x{h:016x}"
     );
+    // The same network in format 1.0's layout (companions, separate biases) runs to the same
+    // logits.
+    let v10 = Editable::from(&blob).unpacked().encode();
+    assert_eq!(
+        run_int8::<CafctTiny>(v10.bytes(), &synthetic_ct(99)),
+        (q, scale, zp)
+    );
 }

@@ -231,6 +231,17 @@ fn golden_int8_logits() {
         h, GOLDEN_TINY_INT8_LOGITS,
         "golden int8 logits changed: 0x{h:016x}"
     );
+    // The exporter writes format 1.1 (packed records, compact layout); the engine reads the
+    // same network in 1.0's layout to the same logits.
+    let packed = Blob::parse(AlignedBytes::new(&blob).bytes(), SignaturePolicy::Optional)
+        .unwrap()
+        .header()
+        .minor;
+    let v10 = Editable::from(&blob).unpacked().encode();
+    let h10 = Blob::parse(v10.bytes(), SignaturePolicy::Optional).unwrap();
+    assert_eq!((packed, h10.header().minor), (1, 0));
+    assert!(h10.tensor_count() > Editable::from(&blob).tensors.len());
+    assert_eq!(run_int8(v10.bytes(), &synthetic_ct(99)), (q, scale, zp));
 }
 
 // ---- Every way an int8 blob is refused ----------------------------------------------------
@@ -312,31 +323,39 @@ fn every_int8_blob_error_is_a_value() {
     assert!(matches!(err, BlobError::UnknownTensor { .. }), "{err:?}");
 
     let mut e = base.clone();
-    let t = e.get("head.out.bias");
+    let t = e.get("fuse23.sum.add");
     t.dtype = Dtype::I8;
-    t.data.truncate(1);
+    t.data.truncate(6);
     let (name, err) = tensor_error(int8_error_of(e.encode().bytes()));
-    assert_eq!(name, "head.out.bias");
+    assert_eq!(name, "fuse23.sum.add");
     assert!(matches!(err, BlobError::WrongDtype { .. }), "{err:?}");
 
     let mut e = base.clone();
-    let t = e.get("backbone.stem.conv.bias");
+    let t = e.get("cpm.agcb.3.out.add");
     t.shape = vec![4];
     t.data.truncate(16);
     let (name, err) = tensor_error(int8_error_of(e.encode().bytes()));
-    assert_eq!(name, "backbone.stem.conv.bias");
+    assert_eq!(name, "cpm.agcb.3.out.add");
     assert!(matches!(err, BlobError::BadShape { .. }), "{err:?}");
 
-    let mut e = base.clone();
-    e.get("backbone.layer1.0.conv1.conv.weight").quant = Q::PerChannel(
-        0,
-        "backbone.layer1.0.conv1.conv.weight.scale".into(),
-        None,
-        None,
-    );
+    // A weight without per-channel requantization (per-tensor instead): in either version.
+    for unpack in [false, true] {
+        let mut e = if unpack {
+            base.unpacked()
+        } else {
+            base.clone()
+        };
+        e.get("backbone.layer1.0.conv1.conv.weight").quant = Q::PerTensor(0.01, 0);
+        let (name, err) = tensor_error(int8_error_of(e.encode().bytes()));
+        assert_eq!(name, "backbone.layer1.0.conv1.conv.weight");
+        assert!(matches!(err, BlobError::BadQuantParams { .. }), "{err:?}");
+    }
+    // 1.0: a bias missing.
+    let mut e = base.unpacked();
+    e.remove("backbone.stem.conv.bias");
     let (name, err) = tensor_error(int8_error_of(e.encode().bytes()));
-    assert_eq!(name, "backbone.layer1.0.conv1.conv.weight");
-    assert!(matches!(err, BlobError::BadQuantParams { .. }), "{err:?}");
+    assert_eq!(name, "backbone.stem.conv.bias");
+    assert!(matches!(err, BlobError::UnknownTensor { .. }), "{err:?}");
 
     let mut e = base.clone();
     e.get("act.input").quant = Q::None;

@@ -6,12 +6,12 @@
 mod blob_support;
 
 use blob_support::{
-    encode_aligned, entry, entry_at, f32_blob, f32_descs, int8_blob, off, params, read_u32, spec,
-    write_u32, Aligned,
+    compact_blob, encode_aligned, entry, entry_at, f32_blob, f32_descs, int8_blob, off, params,
+    read_u32, spec, write_u32, Aligned,
 };
 use hepaseg_core::blob::{
     encode, encoded_len, name_hash, seal, verify_ed25519, Blob, BlobError, BlobParams, BlobSpec,
-    Dtype, QuantDesc, QuantScheme, Region, SignaturePolicy, TensorDesc,
+    Dtype, QuantDesc, QuantScheme, Region, SignaturePolicy, TensorDesc, FLAG_COMPACT, NO_TENSOR,
 };
 use hepaseg_core::nets::{agcaf, cafct, Architecture, Network};
 
@@ -79,20 +79,26 @@ fn future_major_version_is_refused_and_future_minor_accepted() {
         BlobError::UnsupportedVersion { major: 0, minor: 0 }
     );
 
-    // A reserved header byte is refused in a 1.0 blob, but a 1.1 blob may have defined it.
-    let a = resealed(int8_blob(false), |b| b[off::RESERVED + 3] = 7);
-    assert_eq!(
-        err_of(&a),
-        BlobError::NonZeroPadding {
-            offset: off::RESERVED + 3
-        }
-    );
+    // A reserved header byte is refused in a 1.0 or 1.1 blob (minors this reader knows), but
+    // a 1.2 blob may have defined it.
+    for minor in [0, 1] {
+        let a = resealed(int8_blob(false), |b| {
+            b[off::RESERVED + 3] = 7;
+            b[off::MINOR] = minor;
+        });
+        assert_eq!(
+            err_of(&a),
+            BlobError::NonZeroPadding {
+                offset: off::RESERVED + 3
+            }
+        );
+    }
     let a = resealed(int8_blob(false), |b| {
         b[off::RESERVED + 3] = 7;
-        b[off::MINOR] = 1;
+        b[off::MINOR] = 2;
     });
-    let blob = parse(a.bytes()).expect("1.1 with a new header field reads as 1.0");
-    assert_eq!(blob.header().minor, 1);
+    let blob = parse(a.bytes()).expect("1.2 with a new header field reads as 1.1");
+    assert_eq!(blob.header().minor, 2);
 }
 
 #[test]
@@ -186,8 +192,17 @@ fn impossible_header_fields() {
 #[test]
 fn unknown_flags_architecture_and_scheme() {
     let mut a = int8_blob(false);
-    write_u32(a.bytes_mut(), off::FLAGS, 0b10);
-    assert_eq!(err_of(&a), BlobError::UnsupportedFlags { flags: 2 });
+    write_u32(a.bytes_mut(), off::FLAGS, 0b100);
+    assert_eq!(err_of(&a), BlobError::UnsupportedFlags { flags: 4 });
+    // The compact flag (1.1) in a blob that says 1.0: refused before the checksum.
+    let mut a = int8_blob(false);
+    write_u32(a.bytes_mut(), off::FLAGS, FLAG_COMPACT);
+    assert_eq!(
+        err_of(&a),
+        BlobError::BadHeader {
+            field: "version_minor"
+        }
+    );
     // "May ignore" flags (bits 16–31) are ignored.
     let a = resealed(int8_blob(false), |b| write_u32(b, off::FLAGS, 1 << 20));
     assert!(parse(a.bytes()).is_ok());
@@ -364,6 +379,114 @@ fn payload_out_of_bounds_overlapping_or_misaligned() {
             region: Region::Names
         }
     );
+}
+
+/// Format 1.1: what the compact layout and packed records add, each refused from a real
+/// corruption.
+#[test]
+fn compact_layout_and_packed_record_errors() {
+    let clean = compact_blob(false);
+    let blob = parse(clean.bytes()).unwrap();
+    let weight = index_of(&clean, "conv.weight");
+    let record = index_of(&clean, "conv.weight.quant");
+    let add = index_of(&clean, "stem.add");
+    let exp = index_of(&clean, "softmax.exp");
+    let record_at = blob.tensor(record).unwrap().offset as usize;
+    let bad_weight = BlobError::BadQuantParams {
+        tensor: weight as u32,
+    };
+    let row = move |k: usize, c: usize| record_at + 4 * (4 * k + c);
+
+    // Record values: a scale that is not a finite positive f32, a multiplier below 2^30, a
+    // shift outside −31..=30.
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "scale NaN",
+            Box::new(move |b| write_u32(b, row(0, 1), f32::NAN.to_bits())),
+        ),
+        ("scale 0", Box::new(move |b| write_u32(b, row(0, 2), 0))),
+        (
+            "multiplier 5",
+            Box::new(move |b| write_u32(b, row(1, 0), 5)),
+        ),
+        ("shift 31", Box::new(move |b| write_u32(b, row(2, 3), 31))),
+        // The record's shape: same bytes, other rows/columns.
+        (
+            "record [2, 8]",
+            Box::new(move |b| {
+                write_u32(b, entry_at(record) + entry::DIMS, 2);
+                write_u32(b, entry_at(record) + entry::DIMS + 4, 8);
+            }),
+        ),
+        // The record quantized itself.
+        (
+            "record per-tensor",
+            Box::new(move |b| {
+                b[entry_at(record) + entry::QKIND] = 1;
+                write_u32(b, entry_at(record) + entry::SCALE, 1f32.to_bits());
+            }),
+        ),
+        // Companion references: out of range, the weight itself, kind 2's fields set.
+        (
+            "record index out of range",
+            Box::new(move |b| write_u32(b, entry_at(weight) + entry::Q_SCALES, 99)),
+        ),
+        (
+            "record is the weight",
+            Box::new(move |b| write_u32(b, entry_at(weight) + entry::Q_SCALES, weight as u32)),
+        ),
+        (
+            "multiplier index set",
+            Box::new(move |b| write_u32(b, entry_at(weight) + entry::Q_MULTIPLIER, record as u32)),
+        ),
+        (
+            "record is an i8 tensor",
+            Box::new(move |b| {
+                let act = index_of(&compact_blob(false), "act.stem") as u32;
+                write_u32(b, entry_at(weight) + entry::Q_SCALES, act)
+            }),
+        ),
+    ];
+    for (what, edit) in cases {
+        let a = resealed(clean.clone(), edit);
+        assert_eq!(err_of(&a), bad_weight, "{what}");
+    }
+
+    // Packed records are a 1.1 feature: kind 3 in a 1.0 blob (payloads still 64-aligned).
+    let v10 = int8_blob(false);
+    let w10 = index_of(&v10, "conv.weight");
+    let a = resealed(v10, |b| {
+        let e = entry_at(w10);
+        b[e + entry::QKIND] = 3;
+        write_u32(b, e + entry::Q_MULTIPLIER, NO_TENSOR);
+        write_u32(b, e + entry::Q_SHIFT, NO_TENSOR);
+    });
+    assert_eq!(err_of(&a), BlobError::BadQuantParams { tensor: w10 as u32 });
+
+    // Alignment: a short i32 payload off its element size, a 1 KiB payload off 64 bytes.
+    let off_by = |i: usize, by: u32| -> Aligned {
+        resealed(clean.clone(), move |b| {
+            let at = entry_at(i) + entry::DATA_OFF;
+            write_u32(b, at, read_u32(b, at) + by);
+        })
+    };
+    assert!(matches!(
+        err_of(&off_by(add, 2)),
+        BlobError::Misaligned { tensor, .. } if tensor == add as u32
+    ));
+    assert!(matches!(
+        err_of(&off_by(exp, 4)),
+        BlobError::Misaligned { tensor, .. } if tensor == exp as u32
+    ));
+    // A compact blob read as 1.0 (flag and minor cleared) is refused, not misread.
+    let a = resealed(clean.clone(), |b| {
+        write_u32(b, off::FLAGS, 0);
+        b[off::MINOR] = 0;
+    });
+    assert!(matches!(
+        err_of(&a),
+        BlobError::Misaligned { .. } | BlobError::BadQuantParams { .. }
+    ));
 }
 
 #[test]

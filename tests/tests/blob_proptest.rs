@@ -4,7 +4,7 @@
 
 mod blob_support;
 
-use blob_support::{f32_blob, int8_blob, off, Aligned};
+use blob_support::{compact_blob, f32_blob, int8_blob, off, Aligned};
 use hepaseg_core::blob::{seal, Blob, BlobParams, SignaturePolicy, MAGIC};
 use hepaseg_core::nets::{agcaf::AgcafTiny, Network};
 use hepaseg_tests::seeded::{arena, arena_bytes, synthetic_slice};
@@ -28,6 +28,7 @@ fn exercise(blob: &Blob<'_>) {
         let _ = blob.tensor_i8(i);
         let _ = blob.tensor_i32(i);
         let _ = blob.tensor_u8(i);
+        let _ = blob.packed_rows(i as u32);
     }
     assert_eq!(blob.tensors().count(), n);
 }
@@ -49,6 +50,11 @@ fn parse_all_ways(bytes: &[u8]) {
 fn int8_clean() -> &'static Aligned {
     static B: OnceLock<Aligned> = OnceLock::new();
     B.get_or_init(|| int8_blob(false))
+}
+
+fn compact_clean() -> &'static Aligned {
+    static B: OnceLock<Aligned> = OnceLock::new();
+    B.get_or_init(|| compact_blob(false))
 }
 
 fn tiny_clean() -> &'static Aligned {
@@ -98,6 +104,16 @@ proptest! {
         reseal in any::<bool>(),
     ) {
         let a = mutate(int8_clean(), &edits, cut, reseal);
+        parse_all_ways(a.bytes());
+    }
+
+    #[test]
+    fn mutated_compact_blob_never_panics(
+        edits in proptest::collection::vec((0usize..1200, any::<u8>()), 1..6),
+        reseal in any::<bool>(),
+    ) {
+        // Format 1.1: packed record, small alignment, shared names.
+        let a = mutate(compact_clean(), &edits, 0, reseal);
         parse_all_ways(a.bytes());
     }
 

@@ -4,10 +4,12 @@
 
 mod blob_support;
 
-use blob_support::{encode_aligned, f32_blob, f32_descs, int8_blob, params, spec, Int8Parts};
+use blob_support::{
+    compact_blob, encode_aligned, f32_blob, f32_descs, int8_blob, params, spec, Int8Parts,
+};
 use hepaseg_core::blob::{
     Blob, BlobError, BlobParams, Dtype, Quant, QuantScheme, SignaturePolicy, CHECKSUM_LEN,
-    ENTRY_LEN, HEADER_LEN, PAYLOAD_ALIGN,
+    ENTRY_LEN, FLAG_COMPACT, HEADER_LEN, PAYLOAD_ALIGN,
 };
 use hepaseg_core::nets::{agcaf, cafct, Network};
 use hepaseg_core::params::SliceParams;
@@ -244,6 +246,95 @@ fn int8_blob_carries_every_dtype_and_quantization_kind() {
             found: 1
         })
     ));
+}
+
+#[test]
+fn compact_blob_round_trip() {
+    let parts = Int8Parts::new();
+    let bytes = compact_blob(false);
+    let blob = Blob::parse(bytes.bytes(), SignaturePolicy::Optional).expect("parse");
+    let h = blob.header();
+    // A packed record makes it a 1.1 blob in the compact layout; the others stay 1.0.
+    assert_eq!((h.major, h.minor, h.flags), (1, 1, FLAG_COMPACT));
+    assert!(h.is_compact());
+    assert_eq!(
+        Blob::parse(int8_blob(false).bytes(), SignaturePolicy::Optional)
+            .unwrap()
+            .header()
+            .minor,
+        0
+    );
+    assert_eq!(f32_blob::<agcaf::AgcafTiny>(1).bytes()[6], 0);
+
+    let w = blob.tensor_by_name("conv.weight").unwrap();
+    let Quant::PerChannelPacked { axis: 0, record } = w.quant else {
+        panic!("packed per-channel expected, got {:?}", w.quant)
+    };
+    assert_eq!(w.quant.kind(), 3);
+    assert_eq!(
+        blob.tensor(record as usize).unwrap().name,
+        "conv.weight.quant"
+    );
+    assert_eq!(
+        blob.tensor_i8(w.index as usize).unwrap(),
+        parts.weight.as_slice()
+    );
+    let rows = blob.packed_rows(record).unwrap();
+    assert_eq!(rows.scales, parts.scales.as_slice());
+    assert_eq!(rows.multiplier, parts.multiplier.as_slice());
+    assert_eq!(rows.shift, parts.shift.as_slice());
+    assert_eq!(rows.bias, parts.bias.as_slice());
+
+    // Names: `conv.weight` is stored inside `conv.weight.quant`; the region holds each other
+    // name once.
+    let rec = blob.tensor(record as usize).unwrap();
+    assert_eq!(
+        w.name.as_ptr(),
+        rec.name.as_ptr(),
+        "a prefix name shares its bytes"
+    );
+    let all: usize = blob.tensors().map(|t| t.name.len()).sum();
+    assert_eq!(h.names_len, all - "conv.weight".len());
+
+    // Alignment: payloads of 1 KiB and more on 64 bytes, shorter ones on their element size,
+    // and at least one short payload that is not on 64 (the layout is denser than 1.0's).
+    for t in blob.tensors() {
+        let align = if t.len >= 1024 {
+            PAYLOAD_ALIGN
+        } else {
+            t.dtype.size()
+        };
+        assert_eq!(t.offset as usize % align, 0, "{}", t.name);
+    }
+    assert!(blob
+        .tensors()
+        .any(|t| t.offset as usize % PAYLOAD_ALIGN != 0));
+    let exp = blob.require("softmax.exp", Dtype::I32, &[256]).unwrap();
+    assert_eq!(
+        blob.tensor_i32(exp.index as usize).unwrap(),
+        parts.exp.as_slice()
+    );
+    let add = blob.require("stem.add", Dtype::I32, &[6]).unwrap();
+    assert_eq!(
+        blob.tensor_i32(add.index as usize).unwrap(),
+        &parts.exp[..6]
+    );
+    let act = blob.require("act.stem", Dtype::I8, &[]).unwrap();
+    assert_eq!(blob.tensor_i8(act.index as usize).unwrap(), &[-3]);
+
+    // The same tensors in 1.0 (companions and a separate bias) take more bytes; signing
+    // works the same way.
+    assert!(bytes.bytes().len() < int8_blob(false).bytes().len());
+    assert_eq!(compact_blob(true).bytes().len(), bytes.bytes().len() + 64);
+    // Deterministic, whatever the input order.
+    let record_values = parts.record();
+    let mut descs = parts.compact_descs(&record_values);
+    descs.reverse();
+    let again = encode_aligned(
+        &spec::<agcaf::AgcafTiny>(QuantScheme::Int8PerChannel, false),
+        &descs,
+    );
+    assert_eq!(again.bytes(), bytes.bytes());
 }
 
 #[test]

@@ -7,14 +7,22 @@
 //!
 //! Tensors may be given in any order; they are written sorted by name hash (the table's
 //! order), payloads in the same order, each at the next multiple of 64 bytes.
+//!
+//! A blob with a packed per-channel weight ([`QuantDesc::PerChannelPacked`]) needs format
+//! 1.1, and is written in the compact layout ([`FLAG_COMPACT`]): payloads shorter than
+//! [`COMPACT_SMALL_LIMIT`] at their element size, and a name that is a prefix of another
+//! stored inside it (`conv.weight` inside `conv.weight.quant`). Any other blob is written as
+//! 1.0, byte for byte as before 1.1 existed (writers write the lowest version that holds what
+//! they write).
 
 use super::error::BlobError;
+#[cfg(doc)]
+use super::header::COMPACT_SMALL_LIMIT;
 use super::header::{
-    architecture_id, PresetName, QuantScheme, CHECKSUM_LEN, ENTRY_LEN, FLAG_SIGNED, HEADER_LEN,
-    MAGIC, OFF_ARCHITECTURE, OFF_BODY_LEN, OFF_ENTRY_LEN, OFF_FINGERPRINT, OFF_FLAGS,
-    OFF_HEADER_LEN, OFF_MAJOR, OFF_MINOR, OFF_NAMES_LEN, OFF_NAMES_OFFSET, OFF_PRESET,
-    OFF_PRESET_LEN, OFF_SCHEME, OFF_TABLE_OFFSET, OFF_TENSOR_COUNT, PAYLOAD_ALIGN, SIGNATURE_LEN,
-    VERSION_MAJOR, VERSION_MINOR,
+    architecture_id, payload_align, PresetName, QuantScheme, CHECKSUM_LEN, ENTRY_LEN, FLAG_COMPACT,
+    FLAG_SIGNED, HEADER_LEN, MAGIC, OFF_ARCHITECTURE, OFF_BODY_LEN, OFF_ENTRY_LEN, OFF_FINGERPRINT,
+    OFF_FLAGS, OFF_HEADER_LEN, OFF_MAJOR, OFF_MINOR, OFF_NAMES_LEN, OFF_NAMES_OFFSET, OFF_PRESET,
+    OFF_PRESET_LEN, OFF_SCHEME, OFF_TABLE_OFFSET, OFF_TENSOR_COUNT, SIGNATURE_LEN, VERSION_MAJOR,
 };
 use super::table::{
     name_hash, Dtype, E_DATA_LEN, E_DATA_OFF, E_DIMS, E_DTYPE, E_HASH, E_NAME_LEN, E_NAME_OFF,
@@ -63,6 +71,14 @@ pub enum QuantDesc<'a> {
         multiplier: Option<&'a str>,
         /// Name of the `i32` shifts tensor, if any.
         shift: Option<&'a str>,
+    },
+    /// Per-channel symmetric `i8` weights with one packed `i32 [4, C]` record (scales' bit
+    /// patterns, multipliers, shifts, biases; format 1.1).
+    PerChannelPacked {
+        /// Channel axis.
+        axis: u8,
+        /// Name of the record tensor.
+        record: &'a str,
     },
 }
 
@@ -120,6 +136,39 @@ struct Layout {
     body_len: usize,
     total: usize,
     sorted: bool,
+    compact: bool,
+}
+
+/// Whether the blob needs format 1.1's compact layout: it has a packed per-channel weight.
+fn needs_compact(tensors: &[TensorDesc<'_>]) -> bool {
+    tensors
+        .iter()
+        .any(|t| matches!(t.quant, QuantDesc::PerChannelPacked { .. }))
+}
+
+/// In a compact blob, the longer name whose stored bytes hold `name` (which is a prefix of
+/// it), or `None` if `name` is stored itself: the longest name that starts with `name` (the
+/// smaller hash among equally long ones), so that a name that is a prefix of another costs no
+/// bytes. The longest such name is a prefix of no longer one, so it is stored itself.
+fn name_owner<'t>(tensors: &[TensorDesc<'t>], name: &str) -> Option<&'t str> {
+    let mut best: Option<&'t str> = None;
+    for t in tensors {
+        let current = best.unwrap_or(name);
+        let wins = t.name.len() > current.len()
+            || (t.name.len() == current.len()
+                && t.name != current
+                && name_hash(t.name) < name_hash(current));
+        if wins && t.name.starts_with(name) {
+            best = Some(t.name);
+        }
+    }
+    best
+}
+
+/// Whether `name`'s bytes are written to the names region (always in a 1.0 blob; in a compact
+/// one, unless it is shared with a longer name).
+fn name_stored(tensors: &[TensorDesc<'_>], name: &str, compact: bool) -> bool {
+    !compact || name_owner(tensors, name).is_none()
 }
 
 fn layout(spec: &BlobSpec<'_>, tensors: &[TensorDesc<'_>]) -> Result<Layout, BlobError> {
@@ -154,8 +203,10 @@ fn layout(spec: &BlobSpec<'_>, tensors: &[TensorDesc<'_>]) -> Result<Layout, Blo
     }
     let table_len = n.checked_mul(ENTRY_LEN).ok_or(too_large)?;
     let names_offset = HEADER_LEN.checked_add(table_len).ok_or(too_large)?;
+    let compact = needs_compact(tensors);
     let names_len = tensors
         .iter()
+        .filter(|t| name_stored(tensors, t.name, compact))
         .try_fold(0usize, |a, t| a.checked_add(t.name.len()))
         .ok_or(too_large)?;
     let mut cursor = names_offset.checked_add(names_len).ok_or(too_large)?;
@@ -165,7 +216,7 @@ fn layout(spec: &BlobSpec<'_>, tensors: &[TensorDesc<'_>]) -> Result<Layout, Blo
         let i = next_in_order(tensors, k, prev, sorted);
         let t = tensors.get(i).ok_or(too_large)?;
         prev = Some(name_hash(t.name));
-        cursor = align_up(cursor, PAYLOAD_ALIGN)
+        cursor = align_up(cursor, payload_align(compact, t.dtype, t.data.len()))
             .and_then(|c| c.checked_add(t.data.len()))
             .ok_or(too_large)?;
     }
@@ -183,6 +234,7 @@ fn layout(spec: &BlobSpec<'_>, tensors: &[TensorDesc<'_>]) -> Result<Layout, Blo
         body_len,
         total,
         sorted,
+        compact,
     })
 }
 
@@ -224,9 +276,10 @@ pub fn encode(
     // Header.
     put(out, 0, &MAGIC)?;
     put(out, OFF_MAJOR, &VERSION_MAJOR.to_le_bytes())?;
-    put(out, OFF_MINOR, &VERSION_MINOR.to_le_bytes())?;
+    put(out, OFF_MINOR, &u16::from(l.compact).to_le_bytes())?;
     put(out, OFF_HEADER_LEN, &u32_of(HEADER_LEN)?.to_le_bytes())?;
-    let flags = if spec.signed { FLAG_SIGNED } else { 0 };
+    let signed = if spec.signed { FLAG_SIGNED } else { 0 };
+    let flags = signed | if l.compact { FLAG_COMPACT } else { 0 };
     put(out, OFF_FLAGS, &flags.to_le_bytes())?;
     put(out, OFF_BODY_LEN, &u32_of(l.body_len)?.to_le_bytes())?;
     put(out, OFF_TENSOR_COUNT, &u32_of(tensors.len())?.to_le_bytes())?;
@@ -258,9 +311,13 @@ pub fn encode(
         let h = name_hash(t.name);
         prev = Some(h);
         let e = HEADER_LEN + k * ENTRY_LEN;
-        data_cursor = align_up(data_cursor, PAYLOAD_ALIGN).ok_or(BlobError::TooLarge)?;
+        data_cursor = align_up(data_cursor, payload_align(l.compact, t.dtype, t.data.len()))
+            .ok_or(BlobError::TooLarge)?;
         put(out, e + E_HASH, &h.to_le_bytes())?;
-        put(out, e + E_NAME_OFF, &u32_of(name_cursor)?.to_le_bytes())?;
+        let stored = name_stored(tensors, t.name, l.compact);
+        if stored {
+            put(out, e + E_NAME_OFF, &u32_of(name_cursor)?.to_le_bytes())?;
+        }
         let name_len = u16::try_from(t.name.len()).map_err(|_| BlobError::TooLarge)?;
         put(out, e + E_NAME_LEN, &name_len.to_le_bytes())?;
         put(out, e + E_DTYPE, &[t.dtype.code()])?;
@@ -288,6 +345,13 @@ pub fn encode(
                     [table_index(tensors, scales)?, opt(multiplier)?, opt(shift)?],
                 )
             }
+            QuantDesc::PerChannelPacked { axis, record } => (
+                3,
+                axis,
+                0.0,
+                0,
+                [table_index(tensors, record)?, NO_TENSOR, NO_TENSOR],
+            ),
         };
         put(out, e + E_QKIND, &[kind])?;
         put(out, e + E_QAXIS, &[axis])?;
@@ -296,10 +360,26 @@ pub fn encode(
         put(out, e + E_Q_SCALES, &companions[0].to_le_bytes())?;
         put(out, e + E_Q_MULTIPLIER, &companions[1].to_le_bytes())?;
         put(out, e + E_Q_SHIFT, &companions[2].to_le_bytes())?;
-        put(out, l.names_offset + name_cursor, t.name.as_bytes())?;
-        name_cursor += t.name.len();
+        if stored {
+            put(out, l.names_offset + name_cursor, t.name.as_bytes())?;
+            name_cursor += t.name.len();
+        }
         put(out, data_cursor, t.data)?;
         data_cursor += t.data.len();
+    }
+    if l.compact {
+        // Shared names point into their owner's bytes (written above: owners are stored).
+        let entry = |name: &str| {
+            table_index(tensors, name).map(|k| HEADER_LEN + k as usize * ENTRY_LEN + E_NAME_OFF)
+        };
+        for t in tensors {
+            if let Some(owner) = name_owner(tensors, t.name) {
+                let from = entry(owner)?;
+                let mut off = [0u8; 4];
+                off.copy_from_slice(out.get(from..from + 4).ok_or(BlobError::TooLarge)?);
+                put(out, entry(t.name)?, &off)?;
+            }
+        }
     }
     seal(out)?;
     Blob::parse(out, SignaturePolicy::Optional)?;

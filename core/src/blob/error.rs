@@ -113,7 +113,8 @@ pub enum BlobError {
         /// Offset of the first non-zero byte.
         offset: usize,
     },
-    /// A payload does not start on a 64-byte boundary of the blob.
+    /// A payload does not start on a 64-byte boundary of the blob (in a compact blob, a payload
+    /// shorter than 1 KiB: on a multiple of its element size).
     Misaligned {
         /// Table index.
         tensor: u32,
@@ -295,7 +296,8 @@ impl fmt::Display for BlobError {
             }
             E::Misaligned { tensor, offset } => write!(
                 f,
-                "payload of tensor #{tensor} at offset {offset} is not 64-byte aligned"
+                "payload of tensor #{tensor} at offset {offset} is not aligned as the format requires \
+                 (64 bytes; in a compact blob, its element size below 1 KiB)"
             ),
             E::BufferMisaligned { required } => write!(
                 f,

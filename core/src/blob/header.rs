@@ -11,9 +11,10 @@ use crate::nets::Architecture;
 pub const MAGIC: [u8; 4] = *b"HSEG";
 /// Major format version this reader implements; any other major is refused.
 pub const VERSION_MAJOR: u16 = 1;
-/// Minor format version this crate writes. Readers accept any minor of their major (a minor
-/// only adds what an older reader may ignore); see the version policy in the format doc.
-pub const VERSION_MINOR: u16 = 0;
+/// Highest minor format version this crate reads and writes. Readers accept any minor of their
+/// major; see the version policy in the format doc. The encoder writes 1.0 unless a blob uses a
+/// 1.1 feature (packed per-channel records), and then 1.1 with [`FLAG_COMPACT`].
+pub const VERSION_MINOR: u16 = 1;
 /// Length of the 1.0 header; later minors may announce a longer one in `header_len`.
 pub const HEADER_LEN: usize = 128;
 /// Length of a 1.0 table entry; later minors may announce longer ones in `entry_len`.
@@ -21,7 +22,14 @@ pub const ENTRY_LEN: usize = 64;
 /// Payloads start on multiples of this many bytes (from the start of the blob), so a blob
 /// placed at a 64-byte aligned address can be used in place: every `f32`/`i32` view is
 /// aligned, and every tensor starts on a cache line (and on a DMA/SIMD-friendly boundary).
+/// In a 1.1 compact blob this holds for payloads of at least [`COMPACT_SMALL_LIMIT`] bytes;
+/// shorter ones start at a multiple of their element size ([`payload_align`]).
 pub const PAYLOAD_ALIGN: usize = 64;
+/// In a compact blob ([`FLAG_COMPACT`]), payloads shorter than this many bytes are aligned
+/// to their element size only: activation points, op integers and per-channel records are
+/// read once per layer, so a cache-line start buys nothing, and 64-byte alignment cost more
+/// padding than their own bytes (an activation point is one byte).
+pub const COMPACT_SMALL_LIMIT: usize = 1024;
 /// Bytes of the CRC-32C that follows the body.
 pub const CHECKSUM_LEN: usize = 4;
 /// Bytes of the Ed25519 signature that follows the checksum when [`FLAG_SIGNED`] is set.
@@ -31,12 +39,18 @@ pub const PRESET_CAP: usize = 32;
 
 /// Flag bit: a signature follows the checksum.
 pub const FLAG_SIGNED: u32 = 1;
+/// Flag bit (format 1.1): the compact layout — payloads shorter than
+/// [`COMPACT_SMALL_LIMIT`] bytes are aligned to their element size, names may share bytes,
+/// and per-channel weights may use packed records (quant kind 3). A must-understand bit, so
+/// a 1.0 reader refuses such a blob with [`BlobError::UnsupportedFlags`] before it looks at
+/// anything it would misread.
+pub const FLAG_COMPACT: u32 = 1 << 1;
 /// Flag bits 0–15 are "must understand": a reader refuses a blob with one it does not know.
 /// Bits 16–31 are "may ignore": a later minor may define them for hints an older reader can
 /// safely skip.
 pub const FLAGS_MUST_UNDERSTAND: u32 = 0x0000_ffff;
 /// The must-understand flags this reader knows.
-pub const KNOWN_FLAGS: u32 = FLAG_SIGNED;
+pub const KNOWN_FLAGS: u32 = FLAG_SIGNED | FLAG_COMPACT;
 
 // Field offsets (all little-endian).
 pub(crate) const OFF_MAJOR: usize = 4;
@@ -264,6 +278,12 @@ impl Lengths {
         if flags & FLAGS_MUST_UNDERSTAND & !KNOWN_FLAGS != 0 {
             return Err(BlobError::UnsupportedFlags { flags });
         }
+        if flags & FLAG_COMPACT != 0 && minor < 1 {
+            // The compact layout is a 1.1 feature: a 1.0 blob claiming it is damaged or forged.
+            return Err(BlobError::BadHeader {
+                field: "version_minor",
+            });
+        }
         let body_len = to_usize(u32_at(bytes, OFF_BODY_LEN).unwrap_or(0))?;
         if body_len < header_len {
             return Err(BlobError::BadHeader { field: "body_len" });
@@ -293,6 +313,11 @@ impl Header {
     /// Whether a signature follows the checksum.
     pub const fn is_signed(&self) -> bool {
         self.flags & FLAG_SIGNED != 0
+    }
+
+    /// Whether the blob uses the 1.1 compact layout ([`FLAG_COMPACT`]).
+    pub const fn is_compact(&self) -> bool {
+        self.flags & FLAG_COMPACT != 0
     }
 
     /// Total blob length: body, checksum and (if signed) signature.
@@ -385,9 +410,19 @@ impl Header {
 
 /// Whether `minor` is one this reader implements (its reserved fields are then undefined and
 /// must be zero), as opposed to a newer one that may have defined them.
-#[allow(clippy::absurd_extreme_comparisons)] // Always true while VERSION_MINOR is 0.
 pub(crate) const fn is_known_minor(minor: u16) -> bool {
     minor <= VERSION_MINOR
+}
+
+/// The alignment a payload of `len` bytes of `dtype` needs: [`PAYLOAD_ALIGN`], or in a compact
+/// blob, for payloads shorter than [`COMPACT_SMALL_LIMIT`], the element size (so typed views
+/// still work at a 4-byte aligned blob address).
+pub const fn payload_align(compact: bool, dtype: super::table::Dtype, len: usize) -> usize {
+    if compact && len < COMPACT_SMALL_LIMIT {
+        dtype.size()
+    } else {
+        PAYLOAD_ALIGN
+    }
 }
 
 /// `Ok` if `bytes[from..to]` are all zero (and in bounds).

@@ -45,17 +45,34 @@ mod verify;
 pub use encode::{encode, encoded_len, seal, BlobSpec, QuantDesc, TensorDesc};
 pub use error::{BlobError, Region};
 pub use header::{
-    architecture_from_id, architecture_id, total_len, Header, PresetName, QuantScheme,
-    CHECKSUM_LEN, ENTRY_LEN, FLAGS_MUST_UNDERSTAND, FLAG_SIGNED, HEADER_LEN, KNOWN_FLAGS, MAGIC,
-    PAYLOAD_ALIGN, PRESET_CAP, SIGNATURE_LEN, VERSION_MAJOR, VERSION_MINOR,
+    architecture_from_id, architecture_id, payload_align, total_len, Header, PresetName,
+    QuantScheme, CHECKSUM_LEN, COMPACT_SMALL_LIMIT, ENTRY_LEN, FLAGS_MUST_UNDERSTAND, FLAG_COMPACT,
+    FLAG_SIGNED, HEADER_LEN, KNOWN_FLAGS, MAGIC, PAYLOAD_ALIGN, PRESET_CAP, SIGNATURE_LEN,
+    VERSION_MAJOR, VERSION_MINOR,
 };
-pub use table::{name_hash, Dtype, Quant, TensorInfo, MAX_RANK, NAME_MAX, NO_TENSOR};
+pub use table::{
+    name_hash, Dtype, Quant, TensorInfo, MAX_RANK, NAME_MAX, NO_TENSOR, PACKED_ROWS,
+    PACKED_ROW_BIAS, PACKED_ROW_MULTIPLIER, PACKED_ROW_SCALE, PACKED_ROW_SHIFT,
+};
 pub use verify::{checksum, verify_ed25519, SignaturePolicy};
 
 use crate::nets::Network;
 use crate::params::{ParamSource, ParamSpec};
 use header::{check_zero, u32_at};
 use table::{decode_entry, entry_hash};
+
+/// The four rows of a packed per-channel record, borrowed from the blob.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PackedRows<'a> {
+    /// Weight scales `s_w[c]`.
+    pub scales: &'a [f32],
+    /// Q31 multipliers of `s_in · s_w[c] / s_out`.
+    pub multiplier: &'a [i32],
+    /// Their shifts.
+    pub shift: &'a [i32],
+    /// `i32` biases at scale `s_in · s_w[c]`.
+    pub bias: &'a [i32],
+}
 
 /// A parsed, fully validated blob borrowing its bytes.
 #[derive(Debug, Clone, Copy)]
@@ -186,17 +203,67 @@ impl<'a> Blob<'a> {
         // Pass 3: per-channel companions (needs every entry checked).
         for i in 0..h.tensor_count {
             let t = decode_entry(self.bytes, h, i)?;
-            if let Quant::PerChannel {
-                axis,
-                scales,
-                multiplier,
-                shift,
-            } = t.quant
-            {
-                self.check_per_channel(&t, axis, scales, multiplier, shift)?;
+            match t.quant {
+                Quant::PerChannel {
+                    axis,
+                    scales,
+                    multiplier,
+                    shift,
+                } => self.check_per_channel(&t, axis, scales, multiplier, shift)?,
+                Quant::PerChannelPacked { axis, record } => self.check_packed(&t, axis, record)?,
+                Quant::None | Quant::PerTensor { .. } => {}
             }
         }
         Ok(())
+    }
+
+    /// The record of a packed per-channel weight (1.1): an `i32 [4, C]` tensor without
+    /// quantization of its own, `C` the weight's channel count, whose rows hold the scales'
+    /// `f32` bit patterns (finite, positive), the Q31 multipliers (0 or in `[2^30, 2^31)`),
+    /// the shifts (`−31..=30`) and the `i32` biases (any value).
+    fn check_packed(&self, t: &TensorInfo<'a>, axis: u8, record: u32) -> Result<(), BlobError> {
+        let bad = BlobError::BadQuantParams { tensor: t.index };
+        let channels = *t.dims.get(usize::from(axis)).ok_or(bad)?;
+        let r = self.tensor(record as usize).map_err(|_| bad)?;
+        if r.dtype != Dtype::I32
+            || r.shape() != [PACKED_ROWS as u32, channels]
+            || r.quant != Quant::None
+        {
+            return Err(bad);
+        }
+        let values = self.payload_of(&r).map_err(|_| bad)?;
+        let row = |k: usize| {
+            let c = channels as usize * 4;
+            values.get(k * c..(k + 1) * c).unwrap_or(&[])
+        };
+        let scales_ok = le_f32s(row(PACKED_ROW_SCALE)).all(|s| s.is_finite() && s > 0.0);
+        let mult_ok = le_i32s(row(PACKED_ROW_MULTIPLIER)).all(|m| m == 0 || m >= 1 << 30);
+        let shift_ok = le_i32s(row(PACKED_ROW_SHIFT)).all(|s| (-31..=30).contains(&s));
+        if scales_ok && mult_ok && shift_ok {
+            Ok(())
+        } else {
+            Err(bad)
+        }
+    }
+
+    /// The rows of a packed per-channel record (see [`Quant::PerChannelPacked`]), in place:
+    /// `(scales, multipliers, shifts, biases)`, each one value per channel. Needs the blob
+    /// 4-byte aligned in memory.
+    pub fn packed_rows(&self, record: u32) -> Result<PackedRows<'a>, BlobError> {
+        let all = self.tensor_i32(record as usize)?;
+        let channels = all.len() / PACKED_ROWS;
+        let row = |k: usize| {
+            all.get(k * channels..(k + 1) * channels)
+                .ok_or(BlobError::BadShape { tensor: record })
+        };
+        let scales: &'a [i32] = row(PACKED_ROW_SCALE)?;
+        Ok(PackedRows {
+            scales: bytemuck::try_cast_slice(scales)
+                .map_err(|_| BlobError::BadShape { tensor: record })?,
+            multiplier: row(PACKED_ROW_MULTIPLIER)?,
+            shift: row(PACKED_ROW_SHIFT)?,
+            bias: row(PACKED_ROW_BIAS)?,
+        })
     }
 
     /// Companions of a per-channel weight: `f32` scales (finite, positive), and optionally

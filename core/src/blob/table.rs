@@ -8,8 +8,8 @@
 
 use super::error::{BlobError, Region};
 use super::header::{
-    check_zero, is_known_minor, to_usize, u16_at, u32_at, u64_at, u8_at, Header, ENTRY_LEN,
-    PAYLOAD_ALIGN,
+    check_zero, is_known_minor, payload_align, to_usize, u16_at, u32_at, u64_at, u8_at, Header,
+    ENTRY_LEN,
 };
 
 /// Longest tensor name, in bytes (network parameters use at most
@@ -19,6 +19,16 @@ pub const NAME_MAX: usize = 255;
 pub const MAX_RANK: usize = 4;
 /// "No tensor" in a companion reference.
 pub const NO_TENSOR: u32 = u32::MAX;
+/// Rows of a packed per-channel record ([`Quant::PerChannelPacked`]).
+pub const PACKED_ROWS: usize = 4;
+/// Row of the weight scales (`f32` bit patterns) in a packed record.
+pub const PACKED_ROW_SCALE: usize = 0;
+/// Row of the Q31 multipliers in a packed record.
+pub const PACKED_ROW_MULTIPLIER: usize = 1;
+/// Row of the shifts in a packed record.
+pub const PACKED_ROW_SHIFT: usize = 2;
+/// Row of the `i32` biases in a packed record.
+pub const PACKED_ROW_BIAS: usize = 3;
 
 // Entry field offsets (little-endian).
 pub(crate) const E_HASH: usize = 0;
@@ -133,6 +143,18 @@ pub enum Quant {
         /// Table index of the `i32` shifts, one per channel, if stored (with `multiplier`).
         shift: Option<u32>,
     },
+    /// Symmetric per-channel `i8` weights whose per-channel numbers sit in one packed record
+    /// (kind 3, format 1.1 compact blobs only): an `i32 [4, C]` tensor, named by table index,
+    /// whose rows are the scales (`f32` bit patterns), the Q31 multipliers, the shifts and the
+    /// biases ([`PACKED_ROWS`] and the `PACKED_ROW_*` constants). One entry instead of four
+    /// (scales, multipliers, shifts, bias) per layer; each row is still a contiguous array
+    /// the engine uses in place, as with kind 2.
+    PerChannelPacked {
+        /// The channel axis (`< rank`).
+        axis: u8,
+        /// Table index of the record.
+        record: u32,
+    },
 }
 
 impl Quant {
@@ -142,6 +164,7 @@ impl Quant {
             Quant::None => 0,
             Quant::PerTensor { .. } => 1,
             Quant::PerChannel { .. } => 2,
+            Quant::PerChannelPacked { .. } => 3,
         }
     }
 }
@@ -161,7 +184,8 @@ pub struct TensorInfo<'a> {
     pub rank: u8,
     /// Dimensions; only the first `rank` are used, the rest are 0.
     pub dims: [u32; MAX_RANK],
-    /// Payload offset from the start of the blob (a multiple of 64).
+    /// Payload offset from the start of the blob (a multiple of 64, or in a compact blob of
+    /// [`super::payload_align`]).
     pub offset: u32,
     /// Payload length in bytes (`numel × dtype size`).
     pub len: u32,
@@ -302,7 +326,7 @@ pub fn decode_entry<'a>(
         return Err(bad_shape);
     }
     let off = to_usize(offset)?;
-    if !off.is_multiple_of(PAYLOAD_ALIGN) {
+    if !off.is_multiple_of(payload_align(h.is_compact(), dtype, to_usize(len)?)) {
         return Err(BlobError::Misaligned { tensor, offset });
     }
     if off
@@ -359,6 +383,20 @@ pub fn decode_entry<'a>(
                 multiplier,
                 shift,
             }
+        }
+        3 => {
+            let packed_ok = h.is_compact()
+                && dtype == Dtype::I8
+                && axis < rank
+                && scale_bits == 0
+                && zero_point == 0
+                && q_mult == NO_TENSOR
+                && q_shift == NO_TENSOR;
+            if !packed_ok {
+                return Err(bad_quant);
+            }
+            let record = companion(q_scales, h.tensor_count, tensor)?.ok_or(bad_quant)?;
+            Quant::PerChannelPacked { axis, record }
         }
         _ => return Err(bad_quant),
     };

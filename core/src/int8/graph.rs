@@ -12,10 +12,16 @@
 //!
 //! | tensor | dtype, shape | quantization | meaning |
 //! |---|---|---|---|
-//! | `W` = `<conv>.weight` | `i8 [CO, CI/G, K, K]` | per-channel, axis 0, with companions | BN-folded weights, symmetric, −127..=127 |
-//! | `W.scale` | `f32 [CO]` | none | `s_w[co]` (companion) |
-//! | `W.multiplier`, `W.shift` | `i32 [CO]` | none | Q31 `M[co] = s_in·s_w[co]/s_out` (companions) |
-//! | `<conv>.bias` | `i32 [CO]` | none (scale `s_in·s_w[co]` per channel) | BN-folded bias; present for every unit, also where the `f32` conv has none |
+//! | `W` = `<conv>.weight` | `i8 [CO, CI/G, K, K]` | per-channel packed (kind 3), axis 0 | BN-folded weights, symmetric, −127..=127 |
+//! | `W.quant` | `i32 [4, CO]` | none | the packed record: rows `s_w[co]` (`f32` bits), Q31 `M[co] = s_in·s_w[co]/s_out`, shift, BN-folded bias at scale `s_in·s_w[co]` (present for every unit, also where the `f32` conv has no bias) |
+//!
+//! That is format 1.1 (what the exporter writes). A 1.0 int8 blob, which the engine still
+//! runs, has per-channel weights with companions instead of the record: `W.scale` (`f32
+//! [CO]`), `W.multiplier` and `W.shift` (`i32 [CO]`), and the bias as `<conv>.bias` (`i32
+//! [CO]`). The rest is common to both:
+//!
+//! | tensor | dtype, shape | quantization | meaning |
+//! |---|---|---|---|
 //! | `act.<point>` | `i8 []` (rank 0) | per-tensor `(scale, zero_point)` | an activation quantization point; its one value is the zero point |
 //! | `<point>.add` | `i32 [6]` | none | `out = a + b` ([`AddQ`]): multipliers/shifts of `a`, `b`, output (left shift 20) |
 //! | `<point>.mul` | `i32 [2]` | none | `out = a · b` ([`MulQ`]): multiplier, shift of `s_a·s_b/s_out` |
@@ -23,7 +29,7 @@
 //! | `<point>.requant` | `i32 [2]` | none | products of two activations (attention scores, `A·V`) |
 //! | `<point>.exp` | `i32 [256]` | none | softmax exp table of a score point (Q20) |
 //! | `<point>.rescale` | `i32 [n, 2]` | none | concatenation: one rescale per input, into the point |
-//! | `<linear>.weight`, `.bias` | `i8 [DO, DI]` (+ companions), `i32 [DO]` | per-channel, axis 0 | a linear layer; its output point is `act.<linear>` |
+//! | `<linear>.weight` (+ `.weight.quant`) | `i8 [DO, DI]` | per-channel, axis 0 | a linear layer, like a convolution; its output point is `act.<linear>` |
 //! | `<ln>.multiplier`, `.shift`, `.beta` | `i32 [D]` | none | layer norm's affine part ([`super::norm`]); output point `act.<ln>` |
 //! | `<ln>.eps` | `i32 [1]` | none | `round(ε / s_in² · 2^8)` |
 //!
@@ -388,99 +394,100 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// The convolution `<conv>.weight` (per-channel `i8` with multiplier and shift
-    /// companions) and `<conv>.bias` (`i32`).
+    /// The convolution `<conv>.weight` (per-channel `i8`) with its bias and requantization:
+    /// the packed record `<conv>.weight.quant` (1.1), or the multiplier and shift companions
+    /// and `<conv>.bias` (`i32`, 1.0).
     pub fn conv<const CO: usize, const CIG: usize, const K: usize>(
         &self,
         conv: &QName,
     ) -> Result<ConvQ<'a, CO, CIG, K>, Int8Error> {
         let wname = conv.join("weight");
         let w = self.require(&wname, Dtype::I8, &[CO, CIG, K, K])?;
-        let bad = Int8Error::Tensor {
+        let (bias, multiplier, shift) = self.requant::<CO>(conv, &wname, &w)?;
+        let weight = conv_weight_ref(
+            self.blob
+                .tensor_i8(w.index as usize)
+                .map_err(Self::at(&wname))?,
+        )
+        .ok_or(Int8Error::Tensor {
             name: wname,
-            error: BlobError::BadQuantParams { tensor: w.index },
-        };
-        let (m, s) = match w.quant {
-            Quant::PerChannel {
-                axis: 0,
-                multiplier: Some(m),
-                shift: Some(s),
-                ..
-            } => (m, s),
-            _ => return Err(bad),
-        };
-        let at = Self::at(&wname);
-        let weight = conv_weight_ref(self.blob.tensor_i8(w.index as usize).map_err(&at)?);
-        let multiplier = vec_ref(self.blob.tensor_i32(m as usize).map_err(&at)?);
-        let shift = vec_ref(self.blob.tensor_i32(s as usize).map_err(&at)?);
-        let bias = self.i32s::<CO>(&conv.join("bias"))?;
-        match (weight, multiplier, shift) {
-            (Some(weight), Some(multiplier), Some(shift)) => Ok(ConvQ {
-                weight,
-                bias,
-                multiplier,
-                shift,
-            }),
-            _ => Err(bad),
-        }
+            error: BlobError::BadShape { tensor: w.index },
+        })?;
+        Ok(ConvQ {
+            weight,
+            bias,
+            multiplier,
+            shift,
+        })
     }
 }
 
 impl<'a> Reader<'a> {
-    fn per_channel_companions(
+    /// The bias and the per-channel requantization (multipliers, shifts) of layer `layer`
+    /// whose weight `w` is named `wname`: from the weight's packed record (format 1.1, quant
+    /// kind 3), or from its multiplier/shift companions and the `<layer>.bias` tensor (1.0,
+    /// kind 2). Both are the same integers in place; only the layout differs.
+    #[allow(clippy::type_complexity)]
+    fn requant<const CO: usize>(
         &self,
+        layer: &QName,
         wname: &QName,
         w: &TensorInfo<'a>,
-    ) -> Result<(&'a [i32], &'a [i32]), Int8Error> {
+    ) -> Result<(&'a [i32; CO], &'a [i32; CO], &'a [i32; CO]), Int8Error> {
         let bad = Int8Error::Tensor {
             name: *wname,
             error: BlobError::BadQuantParams { tensor: w.index },
         };
-        match w.quant {
+        let at = Self::at(wname);
+        let (bias, multiplier, shift): (&'a [i32], &'a [i32], &'a [i32]) = match w.quant {
             Quant::PerChannel {
                 axis: 0,
                 multiplier: Some(m),
                 shift: Some(s),
                 ..
-            } => {
-                let at = Self::at(wname);
-                Ok((
-                    self.blob.tensor_i32(m as usize).map_err(&at)?,
-                    self.blob.tensor_i32(s as usize).map_err(&at)?,
-                ))
+            } => (
+                self.i32s::<CO>(&layer.join("bias"))?.as_slice(),
+                self.blob.tensor_i32(m as usize).map_err(&at)?,
+                self.blob.tensor_i32(s as usize).map_err(&at)?,
+            ),
+            Quant::PerChannelPacked { axis: 0, record } => {
+                let rows = self.blob.packed_rows(record).map_err(&at)?;
+                (rows.bias, rows.multiplier, rows.shift)
             }
+            _ => return Err(bad),
+        };
+        match (vec_ref(bias), vec_ref(multiplier), vec_ref(shift)) {
+            (Some(b), Some(m), Some(s)) => Ok((b, m, s)),
             _ => Err(bad),
         }
     }
 
-    /// The linear layer `<prefix>.weight` (`i8 [DO, DI]`, per-channel with multiplier and
-    /// shift companions), `<prefix>.bias` (`i32 [DO]`) and its output point `act.<prefix>`.
+    /// The linear layer `<prefix>.weight` (`i8 [DO, DI]`, per-channel with a packed record or
+    /// with multiplier and shift companions and `<prefix>.bias`, `i32 [DO]`) and its output
+    /// point `act.<prefix>`.
     pub fn linear<const DO: usize, const DI: usize>(
         &self,
         prefix: &QName,
     ) -> Result<LinearQ<'a, DO, DI>, Int8Error> {
         let wname = prefix.join("weight");
         let w = self.require(&wname, Dtype::I8, &[DO, DI])?;
-        let (m, s) = self.per_channel_companions(&wname, &w)?;
+        let (bias, multiplier, shift) = self.requant::<DO>(prefix, &wname, &w)?;
         let weight = mat_ref(
             self.blob
                 .tensor_i8(w.index as usize)
                 .map_err(Self::at(&wname))?,
-        );
-        let bad = Int8Error::Tensor {
+        )
+        .ok_or(Int8Error::Tensor {
             name: wname,
-            error: BlobError::BadQuantParams { tensor: w.index },
-        };
-        match (weight, vec_ref(m), vec_ref(s)) {
-            (Some(weight), Some(multiplier), Some(shift)) => Ok(LinearQ {
-                weight,
-                bias: self.i32s::<DO>(&prefix.join("bias"))?,
-                multiplier,
-                shift,
-                out: self.point(prefix)?,
-            }),
-            _ => Err(bad),
-        }
+            error: BlobError::BadShape { tensor: w.index },
+        })?;
+        Ok(LinearQ {
+            weight,
+            bias,
+            multiplier,
+            shift,
+            out: self.point(prefix)?,
+        })
     }
 
     /// The layer norm `<prefix>` over `D` features: `<prefix>.multiplier`, `.shift`, `.beta`

@@ -38,12 +38,7 @@ fn quant_json(blob: &Blob<'_>, t: &TensorInfo<'_>) -> Value {
             };
             let (min, max) = blob
                 .tensor_f32(scales as usize)
-                .map(|s| {
-                    s.iter()
-                        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
-                            (a.min(v), b.max(v))
-                        })
-                })
+                .map(min_max)
                 .unwrap_or((f32::NAN, f32::NAN));
             json!({
                 "kind": "per-channel",
@@ -55,7 +50,28 @@ fn quant_json(blob: &Blob<'_>, t: &TensorInfo<'_>) -> Value {
                 "shift": name(shift),
             })
         }
+        Quant::PerChannelPacked { axis, record } => {
+            let (min, max) = blob
+                .packed_rows(record)
+                .map(|r| min_max(r.scales))
+                .unwrap_or((f32::NAN, f32::NAN));
+            json!({
+                "kind": "per-channel-packed",
+                "axis": axis,
+                "record": blob.tensor(record as usize).ok().map(|c| c.name.to_owned()),
+                "scale_min": min,
+                "scale_max": max,
+            })
+        }
     }
+}
+
+fn min_max(values: &[f32]) -> (f32, f32) {
+    values
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        })
 }
 
 fn quant_text(q: &Value) -> String {
@@ -75,6 +91,12 @@ fn quant_text(q: &Value) -> String {
             } else {
                 " +requant"
             }
+        ),
+        Some("per-channel-packed") => format!(
+            "per-channel axis {} scales {}..{} +requant +bias (packed)",
+            q["axis"],
+            q["scale_min"].as_f64().unwrap_or(f64::NAN) as f32,
+            q["scale_max"].as_f64().unwrap_or(f64::NAN) as f32,
         ),
         _ => "-".into(),
     }
@@ -148,6 +170,7 @@ pub fn inspect(path: &Path, pubkey: Option<&Path>, as_json: bool) -> Result<Stri
         "file": file,
         "size": len,
         "format_version": format!("{}.{}", h.major, h.minor),
+        "compact": h.is_compact(),
         "model": model.name(),
         "preset": h.preset.as_str(),
         "fingerprint": format!("{:016x}", h.fingerprint),
@@ -168,7 +191,13 @@ pub fn inspect(path: &Path, pubkey: Option<&Path>, as_json: bool) -> Result<Stri
 
     let mut out = String::new();
     let _ = writeln!(out, "file          {file} ({len} bytes)");
-    let _ = writeln!(out, "format        HSEG {}.{}", h.major, h.minor);
+    let _ = writeln!(
+        out,
+        "format        HSEG {}.{}{}",
+        h.major,
+        h.minor,
+        if h.is_compact() { " (compact)" } else { "" }
+    );
     let _ = writeln!(
         out,
         "network       {} · preset {}",

@@ -44,6 +44,7 @@ enum OwnedQuant {
     None,
     PerTensor { scale: f32, zero_point: i32 },
     PerChannel { axis: u8, companions: bool },
+    PerChannelPacked { axis: u8 },
 }
 
 #[derive(Debug, Clone)]
@@ -228,6 +229,36 @@ impl BlobWriter {
         self.push(name, Dtype::U8, shape, values.to_vec(), Self::quant(quant))
     }
 
+    /// Checks a per-channel weight (axis inside the shape, every per-channel array in `lens`
+    /// one value per channel) and adds it with quantization `quant(axis)`; returns the channel
+    /// count.
+    fn push_per_channel(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        axis: usize,
+        values: &[i8],
+        lens: &[usize],
+        quant: impl FnOnce(u8) -> OwnedQuant,
+    ) -> Result<usize, WriteError> {
+        let bad = |problem: String| WriteError::Tensor {
+            name: name.to_owned(),
+            problem,
+        };
+        let channels = *shape
+            .get(axis)
+            .ok_or_else(|| bad(format!("axis {axis} outside shape {shape:?}")))?;
+        if lens.iter().any(|&n| n != channels) {
+            return Err(bad(format!(
+                "per-channel arrays of {lens:?} values for {channels} channels"
+            )));
+        }
+        let axis = u8::try_from(axis).map_err(|_| bad("axis too large".into()))?;
+        let data = values.iter().map(|&v| v as u8).collect();
+        self.push(name, Dtype::I8, shape, data, quant(axis))?;
+        Ok(channels)
+    }
+
     /// Adds symmetric per-channel `i8` weights with their companions: `NAME.scale` (`f32`, one
     /// per channel along `axis`) and, when `requant` is given, `NAME.multiplier` and
     /// `NAME.shift` (`i32` Q31 multipliers and shifts of `s_in · s_w[c] / s_out`, as
@@ -241,31 +272,13 @@ impl BlobWriter {
         scales: &[f32],
         requant: Option<(&[i32], &[i32])>,
     ) -> Result<&mut Self, WriteError> {
-        let bad = |problem: String| WriteError::Tensor {
-            name: name.to_owned(),
-            problem,
-        };
-        let channels = *shape
-            .get(axis)
-            .ok_or_else(|| bad(format!("axis {axis} outside shape {shape:?}")))?;
-        if scales.len() != channels {
-            return Err(bad(format!(
-                "{} scales for {channels} channels",
-                scales.len()
-            )));
-        }
-        let axis = u8::try_from(axis).map_err(|_| bad("axis too large".into()))?;
-        let data = values.iter().map(|&v| v as u8).collect();
-        self.push(
-            name,
-            Dtype::I8,
-            shape,
-            data,
-            OwnedQuant::PerChannel {
-                axis,
-                companions: requant.is_some(),
-            },
-        )?;
+        let channels =
+            self.push_per_channel(name, shape, axis, values, &[scales.len()], |axis| {
+                OwnedQuant::PerChannel {
+                    axis,
+                    companions: requant.is_some(),
+                }
+            })?;
         self.push(
             &format!("{name}.scale"),
             Dtype::F32,
@@ -280,19 +293,59 @@ impl BlobWriter {
         Ok(self)
     }
 
+    /// Adds symmetric per-channel `i8` weights with their packed record `NAME.quant` (format
+    /// 1.1): an `i32 [4, C]` tensor whose rows are the scales' `f32` bit patterns, the Q31
+    /// multipliers and shifts of `s_in · s_w[c] / s_out`, and the `i32` biases at scale
+    /// `s_in · s_w[c]` — one table entry for what 1.0 spreads over four (`NAME.scale`,
+    /// `.multiplier`, `.shift` and the layer's `.bias`). A blob with such a weight is written
+    /// in the 1.1 compact layout.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_i8_per_channel_packed(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        axis: usize,
+        values: &[i8],
+        scales: &[f32],
+        multiplier: &[i32],
+        shift: &[i32],
+        bias: &[i32],
+    ) -> Result<&mut Self, WriteError> {
+        let lens = [scales.len(), multiplier.len(), shift.len(), bias.len()];
+        let channels = self.push_per_channel(name, shape, axis, values, &lens, |axis| {
+            OwnedQuant::PerChannelPacked { axis }
+        })?;
+        let record: Vec<i32> = scales
+            .iter()
+            .map(|s| s.to_bits() as i32)
+            .chain(multiplier.iter().copied())
+            .chain(shift.iter().copied())
+            .chain(bias.iter().copied())
+            .collect();
+        self.add_i32(
+            &format!("{name}.quant"),
+            &[blob::PACKED_ROWS, channels],
+            &record,
+            None,
+        )
+    }
+
     /// The encoded blob, signed with `signer` if given. Core's encoder lays it out and parses
     /// it back; a signature is verified after signing.
     pub fn to_bytes(&self, signer: Option<&SigningKey>) -> Result<Vec<u8>, WriteError> {
-        let names: Vec<[String; 3]> = self
+        let names: Vec<[String; 4]> = self
             .tensors
             .iter()
-            .map(|t| ["scale", "multiplier", "shift"].map(|suffix| format!("{}.{suffix}", t.name)))
+            .map(|t| {
+                ["scale", "multiplier", "shift", "quant"]
+                    .map(|suffix| format!("{}.{suffix}", t.name))
+            })
             .collect();
         let descs: Vec<TensorDesc<'_>> = self
             .tensors
             .iter()
             .zip(&names)
-            .map(|(t, [scale, multiplier, shift])| TensorDesc {
+            .map(|(t, [scale, multiplier, shift, record])| TensorDesc {
                 name: &t.name,
                 dtype: t.dtype,
                 shape: &t.shape,
@@ -308,6 +361,9 @@ impl BlobWriter {
                         multiplier: companions.then_some(multiplier.as_str()),
                         shift: companions.then_some(shift.as_str()),
                     },
+                    OwnedQuant::PerChannelPacked { axis } => {
+                        QuantDesc::PerChannelPacked { axis, record }
+                    }
                 },
             })
             .collect();
@@ -476,6 +532,48 @@ mod tests {
     }
 
     #[test]
+    fn packed_weights_write_a_compact_blob() {
+        let mut w = BlobWriter::for_network::<AgcafTiny>(QuantScheme::Int8PerChannel);
+        let q: Vec<i8> = (0..2 * 3).map(|i| i as i8 - 3).collect();
+        w.add_i8_per_channel_packed(
+            "head.weight",
+            &[2, 3],
+            0,
+            &q,
+            &[0.5, 0.25],
+            &[1 << 30, 1 << 30],
+            &[-2, -3],
+            &[5, -5],
+        )
+        .unwrap()
+        .add_i8("act.head", &[], &[7], Some((0.1, 7)))
+        .unwrap();
+        assert_eq!(w.tensor_count(), 3);
+        let bytes = w.to_bytes(None).unwrap();
+        let aligned: Vec<u32> = bytes
+            .chunks(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        let b = bytemuck::cast_slice::<u32, u8>(&aligned);
+        let blob = Blob::for_network::<AgcafTiny>(b, SignaturePolicy::Optional).unwrap();
+        assert_eq!(blob.header().minor, 1);
+        assert!(blob.header().is_compact());
+        let wt = blob.tensor_by_name("head.weight").unwrap();
+        let Quant::PerChannelPacked { axis: 0, record } = wt.quant else {
+            panic!("{:?}", wt.quant)
+        };
+        assert_eq!(
+            blob.tensor(record as usize).unwrap().name,
+            "head.weight.quant"
+        );
+        let rows = blob.packed_rows(record).unwrap();
+        assert_eq!(rows.scales, &[0.5, 0.25]);
+        assert_eq!(rows.multiplier, &[1 << 30, 1 << 30]);
+        assert_eq!(rows.shift, &[-2, -3]);
+        assert_eq!(rows.bias, &[5, -5]);
+    }
+
+    #[test]
     fn bad_tensors_are_refused_by_name() {
         let mut w = BlobWriter::for_network::<AgcafTiny>(QuantScheme::F32);
         let e = w.add_f32("x", &[3], &[1.0, 2.0]).unwrap_err().to_string();
@@ -489,7 +587,15 @@ mod tests {
             .add_i8_per_channel("w", &[2, 2], 0, &[0; 4], &[1.0], None)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("1 scales for 2 channels"), "{e}");
+        assert!(e.contains("[1] values for 2 channels"), "{e}");
+        let e = w
+            .add_i8_per_channel_packed("p", &[2, 2], 0, &[0; 4], &[1.0; 2], &[0; 2], &[0], &[0; 2])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`p`") && e.contains("[2, 2, 1, 2] values for 2 channels"),
+            "{e}"
+        );
         // Invalid quantization parameters are caught by core's encoder.
         let mut w = BlobWriter::for_network::<AgcafTiny>(QuantScheme::Int8PerChannel);
         w.add_i8("a", &[1], &[0], Some((0.0, 0))).unwrap();

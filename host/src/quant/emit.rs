@@ -42,29 +42,42 @@ pub fn point_params(
         .collect()
 }
 
-/// Byte counts of what an int8 blob holds (for the size report).
+/// Byte counts of what an int8 blob holds (for the size report). Their sum,
+/// [`EmitStats::payload_bytes`], is the denominator of the blob's size figure: every number
+/// the blob carries, none of the format's own bytes (header, table entries, names, padding,
+/// checksum, signature).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EmitStats {
     /// Int8 weight bytes.
     pub weight_bytes: usize,
     /// Int32 bias bytes.
     pub bias_bytes: usize,
-    /// Per-channel companions (scales, multipliers, shifts).
+    /// Per-channel quantization tables: `f32` scale, Q31 multiplier and shift per output
+    /// channel (12 bytes each).
     pub companion_bytes: usize,
-    /// Tables and op parameters (LUTs, exp tables, add/mul/rescale integers).
+    /// Tables and op parameters (LUTs, exp tables, add/mul/requant/rescale integers, layer-norm
+    /// integers).
     pub table_bytes: usize,
-    /// Activation points.
+    /// Activation points (each an `f32` scale and an `i8` zero point: 5 bytes).
     pub points: usize,
     /// Convolutions.
     pub convs: usize,
 }
 
 impl EmitStats {
-    /// Payload bytes in all.
+    /// Payload bytes in all: int8 weights + int32 biases + tables (per-channel quantization
+    /// tables, op tables and integers, activation points at 5 bytes).
     pub fn payload_bytes(&self) -> usize {
-        self.weight_bytes + self.bias_bytes + self.companion_bytes + self.table_bytes + self.points
+        self.weight_bytes
+            + self.bias_bytes
+            + self.companion_bytes
+            + self.table_bytes
+            + POINT_BYTES * self.points
     }
 }
+
+/// What an activation point holds: an `f32` scale and an `i8` zero point.
+pub const POINT_BYTES: usize = 5;
 
 fn requant_pair(r: Requant) -> [i32; 2] {
     [r.multiplier, r.shift]
@@ -75,7 +88,8 @@ fn sigmoid_f64(v: f64) -> f64 {
 }
 
 /// Per-channel int8 weights of a folded convolution or linear layer (`{name}.weight` with
-/// `shape`, companions, `{name}.bias`) for input `qi` and output `qo`.
+/// `shape` and its packed record `{name}.weight.quant`: scales, multipliers, shifts, biases)
+/// for input `qi` and output `qo`.
 #[allow(clippy::too_many_arguments)]
 fn weights(
     w: &mut BlobWriter,
@@ -105,17 +119,17 @@ fn weights(
         mult.push(m);
         shift.push(s);
     }
-    w.add_i8_per_channel(
+    w.add_i8_per_channel_packed(
         &format!("{name}.weight"),
         shape,
         0,
         &wq,
         &scales,
-        Some((&mult, &shift)),
+        &mult,
+        &shift,
+        &bias,
     )
     .map_err(err)?;
-    w.add_i32(&format!("{name}.bias"), &[f.co], &bias, None)
-        .map_err(err)?;
     st.weight_bytes += wq.len();
     st.bias_bytes += 4 * f.co;
     st.companion_bytes += 12 * f.co;

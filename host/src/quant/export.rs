@@ -175,22 +175,24 @@ fn run<N: Int8Network>(e: &Int8Export<'_>, values: Vec<Vec<f32>>) -> Result<Stri
     let bytes = std::fs::read(e.out).map_err(|err| format!("{}: {err}", e.out.display()))?;
     let cmp = report::compare::<N>(&bytes, &values, &val)?;
     let st = q.stats;
-    let core = st.weight_bytes + st.bias_bytes + st.table_bytes;
+    let payload = st.payload_bytes();
     let mut s = String::new();
     let _ = writeln!(s, "{written}");
     let _ = writeln!(
         s,
-        "int8 {} {}: {} convolutions, {} activation points; int8 weights {} B, int32 biases {} B, tables {} B, companions {} B; blob {} B = {:.3} x (weights + biases + tables)",
+        "int8 {} {}: {} convolutions, {} activation points; payload {payload} B = int8 weights {} B + int32 biases {} B + tables {} B (per-channel {} B, ops {} B, points {} B); blob {} B = {:.4} x payload",
         e.model.name(),
         N::PRESET,
         st.convs,
         st.points,
         st.weight_bytes,
         st.bias_bytes,
-        st.table_bytes,
+        payload - st.weight_bytes - st.bias_bytes,
         st.companion_bytes,
+        st.table_bytes,
+        super::emit::POINT_BYTES * st.points,
         written.bytes,
-        written.bytes as f64 / core.max(1) as f64
+        written.bytes as f64 / payload.max(1) as f64
     );
     let _ = writeln!(
         s,

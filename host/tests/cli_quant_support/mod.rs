@@ -111,6 +111,7 @@ pub enum Q {
     None,
     PerTensor(f32, i32),
     PerChannel(u8, String, Option<String>, Option<String>),
+    PerChannelPacked(u8, String),
 }
 
 #[derive(Debug, Clone)]
@@ -142,6 +143,9 @@ impl Editable {
                         multiplier,
                         shift,
                     } => Q::PerChannel(axis, name(scales), multiplier.map(name), shift.map(name)),
+                    Quant::PerChannelPacked { axis, record } => {
+                        Q::PerChannelPacked(axis, name(record))
+                    }
                 },
             })
             .collect();
@@ -160,6 +164,54 @@ impl Editable {
 
     pub fn remove(&mut self, name: &str) {
         self.tensors.retain(|t| t.name != name);
+    }
+
+    /// The same network in format 1.0's layout: every packed per-channel record (1.1) split
+    /// back into `W.scale`, `W.multiplier`, `W.shift` companions and the layer's `.bias`, so
+    /// that a test can check the engine reads both versions to the same integers.
+    pub fn unpacked(&self) -> Self {
+        let mut out = self.clone();
+        out.tensors.clear();
+        for t in &self.tensors {
+            let Q::PerChannelPacked(axis, record) = &t.quant else {
+                if !self
+                    .tensors
+                    .iter()
+                    .any(|w| matches!(&w.quant, Q::PerChannelPacked(_, r) if *r == t.name))
+                {
+                    out.tensors.push(t.clone());
+                }
+                continue;
+            };
+            let rec = self.tensors.iter().find(|r| r.name == *record).unwrap();
+            let c = rec.shape[1];
+            let row = |k: usize| rec.data[4 * c * k..4 * c * (k + 1)].to_vec();
+            let layer = t.name.strip_suffix(".weight").unwrap();
+            let plain = |name: String, dtype: Dtype, data: Vec<u8>| Tensor {
+                name,
+                dtype,
+                shape: vec![c],
+                data,
+                quant: Q::None,
+            };
+            let [scale, mult, shift] =
+                [".scale", ".multiplier", ".shift"].map(|s| format!("{}{s}", t.name));
+            out.tensors.push(Tensor {
+                quant: Q::PerChannel(
+                    *axis,
+                    scale.clone(),
+                    Some(mult.clone()),
+                    Some(shift.clone()),
+                ),
+                ..t.clone()
+            });
+            out.tensors.push(plain(scale, Dtype::F32, row(0)));
+            out.tensors.push(plain(mult, Dtype::I32, row(1)));
+            out.tensors.push(plain(shift, Dtype::I32, row(2)));
+            out.tensors
+                .push(plain(format!("{layer}.bias"), Dtype::I32, row(3)));
+        }
+        out
     }
 
     pub fn encode(&self) -> AlignedBytes {
@@ -182,6 +234,10 @@ impl Editable {
                         scales: s,
                         multiplier: m.as_deref(),
                         shift: sh.as_deref(),
+                    },
+                    Q::PerChannelPacked(axis, record) => QuantDesc::PerChannelPacked {
+                        axis: *axis,
+                        record,
                     },
                 },
             })

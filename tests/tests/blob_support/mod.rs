@@ -238,6 +238,66 @@ impl Int8Parts {
     }
 }
 
+impl Int8Parts {
+    /// The packed per-channel record of `conv.weight` (format 1.1): rows scales' bit
+    /// patterns, multipliers, shifts, biases.
+    pub fn record(&self) -> Vec<i32> {
+        self.scales
+            .iter()
+            .map(|s| s.to_bits() as i32)
+            .chain(self.multiplier.iter().copied())
+            .chain(self.shift.iter().copied())
+            .chain(self.bias.iter().copied())
+            .collect()
+    }
+
+    /// Format 1.1's compact form of [`Int8Parts::descs`]: the convolution's companions and
+    /// bias as one packed record (`record`, from [`Int8Parts::record`]), a small `i32` op
+    /// tensor, and the other tensors as before (the exp table is 1 KiB: still 64-aligned).
+    pub fn compact_descs<'a>(&'a self, record: &'a [i32]) -> Vec<TensorDesc<'a>> {
+        let mut d: Vec<TensorDesc<'a>> = self
+            .descs()
+            .into_iter()
+            .filter(|t| !t.name.starts_with("conv."))
+            .collect();
+        d.push(TensorDesc {
+            name: "conv.weight",
+            dtype: Dtype::I8,
+            shape: &[4, 2, 3, 3],
+            data: bytemuck::cast_slice(&self.weight),
+            quant: QuantDesc::PerChannelPacked {
+                axis: 0,
+                record: "conv.weight.quant",
+            },
+        });
+        d.push(TensorDesc {
+            name: "conv.weight.quant",
+            dtype: Dtype::I32,
+            shape: &[4, 4],
+            data: bytemuck::cast_slice(record),
+            quant: QuantDesc::None,
+        });
+        d.push(TensorDesc {
+            name: "stem.add",
+            dtype: Dtype::I32,
+            shape: &[6],
+            data: bytemuck::cast_slice(&self.exp[..6]),
+            quant: QuantDesc::None,
+        });
+        d
+    }
+}
+
+/// A format 1.1 (compact) int8 blob labelled as AGCAF-Net `tiny`: [`Int8Parts::compact_descs`].
+pub fn compact_blob(signed: bool) -> Aligned {
+    let parts = Int8Parts::new();
+    let record = parts.record();
+    encode_aligned(
+        &spec::<hepaseg_core::nets::agcaf::AgcafTiny>(QuantScheme::Int8PerChannel, signed),
+        &parts.compact_descs(&record),
+    )
+}
+
 /// An int8-scheme blob labelled as AGCAF-Net `tiny`.
 pub fn int8_blob(signed: bool) -> Aligned {
     let parts = Int8Parts::new();
