@@ -304,11 +304,11 @@ fn compact_blob_round_trip() {
         } else {
             t.dtype.size()
         };
-        assert_eq!(t.offset as usize % align, 0, "{}", t.name);
+        assert!((t.offset as usize).is_multiple_of(align), "{}", t.name);
     }
     assert!(blob
         .tensors()
-        .any(|t| t.offset as usize % PAYLOAD_ALIGN != 0));
+        .any(|t| !(t.offset as usize).is_multiple_of(PAYLOAD_ALIGN)));
     let exp = blob.require("softmax.exp", Dtype::I32, &[256]).unwrap();
     assert_eq!(
         blob.tensor_i32(exp.index as usize).unwrap(),
