@@ -14,6 +14,10 @@
 4. (c) Times, alternating in rounds within one run: `hepaseg bench --engine f32|int8
    --threads T --json` and ONNX Runtime f32/int8 sessions with T intra-op threads, for each T.
    Latency is the median over the iterations of a measurement, then the median over rounds.
+   On-CPU time per slice is printed beside it where it means one slice on one core: core's
+   from `hepaseg bench` (schedstat), ORT's at T = 1 from the process CPU time of each run
+   (ORT runs a one-thread session in the calling thread). On a shared machine the on-CPU
+   figures are the steadier comparison.
    hepaseg's `--threads T` runs T slices side by side (one core each); ONNX Runtime's T
    threads work on one slice: at T = 1 both are single-slice latency, at T > 1 the comparable
    figure is throughput (slices/s), so both are printed and the ratios use latency at T = 1
@@ -127,14 +131,15 @@ def quantize(f32_path, int8_path, calib_inputs, fmt):
 
 
 def time_ort(sess, x, iters):
-    """Median seconds per slice over iters runs (after one warm-up run)."""
+    """Median wall and process-CPU seconds per slice over iters runs (after a warm-up run)."""
     sess.run(["logits"], {"input": x})
-    t = []
+    t, c = [], []
     for _ in range(iters):
-        s = time.perf_counter()
+        s, sc = time.perf_counter(), time.process_time()
         sess.run(["logits"], {"input": x})
         t.append(time.perf_counter() - s)
-    return statistics.median(t)
+        c.append(time.process_time() - sc)
+    return statistics.median(t), statistics.median(c)
 
 
 def time_core(hepaseg, args, engine, threads):
@@ -159,7 +164,8 @@ def time_core(hepaseg, args, engine, threads):
         ]
     )
     r = json.loads(out)
-    return r["median_ms"] / 1e3, r["images_per_s"], r["simd"]
+    cpu = r.get("median_cpu_ms")
+    return r["median_ms"] / 1e3, r["images_per_s"], r["simd"], None if cpu is None else cpu / 1e3
 
 
 def main():
@@ -217,31 +223,43 @@ def main():
                 for t in threads}
     lat = {}
     ips = {}
+    cpu = {}
     simd = "?"
     for r in range(args.rounds):
         for t in threads:
             for engine in ("f32", "int8"):
-                s, i, simd = time_core(args.hepaseg, args, engine, t)
+                s, i, simd, c = time_core(args.hepaseg, args, engine, t)
                 lat.setdefault(("core", engine, t), []).append(s)
                 ips.setdefault(("core", engine, t), []).append(i)
-                s = time_ort(sessions[(engine, t)], x, args.iters)
+                if c is not None:
+                    cpu.setdefault(("core", engine, t), []).append(c)
+                s, c = time_ort(sessions[(engine, t)], x, args.iters)
                 lat.setdefault(("ort", engine, t), []).append(s)
                 ips.setdefault(("ort", engine, t), []).append(1.0 / s)
+                cpu.setdefault(("ort", engine, t), []).append(c)
         print(f"round {r + 1}/{args.rounds} done", flush=True)
     med = {k: statistics.median(v) for k, v in lat.items()}
     thr = {k: statistics.median(v) for k, v in ips.items()}
+    oncpu = {k: statistics.median(v) for k, v in cpu.items()}
     print(f"\n{args.model} {args.preset}, {args.rounds} rounds x {args.iters} slices, "
           f"core SIMD path {simd}, ORT {ort.__version__} ({args.int8_format})")
-    print(f"{'engine':6} {'T':>2} {'core ms':>9} {'ORT ms':>9} {'core sl/s':>10} {'ORT sl/s':>9}  ratio")
+    print(f"{'engine':6} {'T':>2} {'core ms':>9} {'ORT ms':>9} {'core sl/s':>10} {'ORT sl/s':>9} "
+          f"{'core CPU ms':>12} {'ORT CPU ms':>11}  ratio")
     for t in threads:
         for engine in ("f32", "int8"):
             c, o = ("core", engine, t), ("ort", engine, t)
             if t == 1:
                 ratio = f"core/ORT latency {med[c] / med[o]:.2f}x"
+                if c in oncpu:
+                    ratio += f", on-CPU {oncpu[c] / oncpu[o]:.2f}x"
+                ccpu = f"{oncpu[c] * 1e3:12.1f}" if c in oncpu else f"{'-':>12}"
+                ocpu = f"{oncpu[o] * 1e3:11.1f}"
             else:
                 ratio = f"core/ORT throughput {thr[c] / thr[o]:.2f}x"
+                ccpu = f"{oncpu[c] * 1e3:12.1f}" if c in oncpu else f"{'-':>12}"
+                ocpu = f"{'-':>11}"
             print(f"{engine:6} {t:>2} {med[c] * 1e3:9.1f} {med[o] * 1e3:9.1f} "
-                  f"{thr[c]:10.2f} {thr[o]:9.2f}  {ratio}")
+                  f"{thr[c]:10.2f} {thr[o]:9.2f} {ccpu} {ocpu}  {ratio}")
     print("(latency ratio < 1: core faster; throughput ratio > 1: core faster)")
 
 

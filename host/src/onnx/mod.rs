@@ -260,7 +260,7 @@ fn cases_of<N: hepaseg_core::nets::Network>(
             } else {
                 seed.wrapping_add(1000 + k as u64 - 1)
             };
-            let input = phantom_input(h, c, s)?;
+            let input = crate::bench::bench_input(h, c, s)?;
             let out = N::forward_flat(&params, &input, arena.bytes_mut())
                 .map_err(|e| format!("core f32 forward pass failed: {e:?}"))?;
             Ok((
@@ -269,16 +269,6 @@ fn cases_of<N: hepaseg_core::nets::Network>(
             ))
         })
         .collect()
-}
-
-/// `channels` adjacent middle slices of a seeded `side × side` phantom, windowed to
-/// `[0, 1]`; one channel is exactly `hepaseg bench`'s input slice for the seed.
-fn phantom_input(side: usize, channels: usize, seed: u64) -> Result<Vec<f32>, String> {
-    let ph = crate::data::phantom::generate(side, channels + 2, seed).map_err(|e| e.to_string())?;
-    let window = crate::data::Window::default();
-    Ok((1..=channels)
-        .flat_map(|z| ph.ct.slice(z).iter().map(|&hu| window.apply(hu)))
-        .collect())
 }
 
 #[cfg(test)]

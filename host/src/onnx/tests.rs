@@ -162,4 +162,11 @@ fn test_cases_hold_core_logits_of_bench_slices() {
     }
     // Distinct slices give distinct logits.
     assert_ne!(cases[1].1, cases[2].1);
+    // A 2.5D preset's cases are bench's k-slice inputs.
+    let net = crate::blob::network(Model::CafctNet, "tiny-2.5d").expect("network");
+    let values = crate::blob::seeded_params(net.params, 0);
+    let cases = test_cases(Model::CafctNet, "tiny-2.5d", &values, 7).expect("cases");
+    assert_eq!(cases[0].0.dims, vec![1, 3, 64, 64]);
+    let first = cases[0].0.f32_values().expect("f32");
+    assert_eq!(first, crate::bench::bench_input(64, 3, 7).expect("input"));
 }
