@@ -70,22 +70,8 @@ fn i64s(v: &[usize]) -> Vec<i64> {
 impl<'p> Builder<'p> {
     /// A builder over a parameter table and its values (table order).
     pub fn new(table: &'p [ParamSpec], values: &'p [Vec<f32>]) -> Result<Self, String> {
-        if table.len() != values.len() {
-            return Err(format!(
-                "{} parameter tensors for a table of {}",
-                values.len(),
-                table.len()
-            ));
-        }
+        crate::quant::graph::check_values(table, values)?;
         for (p, v) in table.iter().zip(values) {
-            if v.len() != p.numel() {
-                return Err(format!(
-                    "`{}`: {} values for shape {:?}",
-                    p.name.as_str(),
-                    v.len(),
-                    p.shape()
-                ));
-            }
             if let Some(i) = v.iter().position(|x| !x.is_finite()) {
                 return Err(format!("`{}`: value #{i} is {}", p.name.as_str(), v[i]));
             }

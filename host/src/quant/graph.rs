@@ -21,29 +21,39 @@ pub struct NamedParams {
     folded: HashMap<String, Folded>,
 }
 
+/// `Ok` when `values` holds one tensor per row of `table`, each with the row's element count —
+/// what every consumer of parameters in table order (the quantizer, the ONNX exporter) needs
+/// before it reads them by name.
+pub fn check_values(table: &[ParamSpec], values: &[Vec<f32>]) -> Result<(), String> {
+    if table.len() != values.len() {
+        return Err(format!(
+            "{} parameter tensors for a table of {}",
+            values.len(),
+            table.len()
+        ));
+    }
+    for (p, v) in table.iter().zip(values) {
+        if v.len() != p.numel() {
+            return Err(format!(
+                "`{}`: {} values for shape {:?}",
+                p.name.as_str(),
+                v.len(),
+                p.shape()
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl NamedParams {
     /// From a parameter table and its values (table order). Convolution `X.weight` is folded
     /// with `X.bias` (if present) and, when `X` is `U.conv` and `U.bn.*` exist, with that
     /// BatchNorm.
     pub fn new(table: &[ParamSpec], values: &[Vec<f32>]) -> Result<Self, String> {
-        if table.len() != values.len() {
-            return Err(format!(
-                "{} parameter tensors for a table of {}",
-                values.len(),
-                table.len()
-            ));
-        }
+        check_values(table, values)?;
         let mut v = HashMap::new();
         let mut shapes = HashMap::new();
         for (p, x) in table.iter().zip(values) {
-            if x.len() != p.numel() {
-                return Err(format!(
-                    "{}: {} values, shape {:?}",
-                    p.name.as_str(),
-                    x.len(),
-                    p.shape()
-                ));
-            }
             v.insert(p.name.as_str().to_owned(), x.clone());
             shapes.insert(p.name.as_str().to_owned(), p.shape().to_vec());
         }
