@@ -9,6 +9,7 @@
 use super::unit::{conv_macs, ConvBnParams};
 use crate::arena::{map_bytes, Scratch};
 use crate::error::Error;
+use crate::ops::conv_fast::mul_add_into;
 use crate::ops::Conv2d;
 use crate::param_struct;
 use crate::params::ConvBias;
@@ -45,11 +46,12 @@ impl<const C: usize, const H: usize, const W: usize> SegHead<C, H, W> {
         for (c, filter) in p.conv.conv.weight.iter().enumerate() {
             Conv2d::<1, 1>::forward(x, core::array::from_ref(filter), None, hidden);
             let (scale, shift) = bn.affine(c);
-            let w = p.out.weight[0][c][0][0];
-            for (o, h) in y.flat_mut().iter_mut().zip(hidden.flat()) {
-                let v = (*h * scale + shift).max(0.0);
-                *o += w * v;
+            for h in hidden.flat_mut() {
+                *h = (*h * scale + shift).max(0.0);
             }
+            // The 1×1 convolution's term for channel c, rounded as the convolution kernel
+            // rounds it (fused on FMA builds).
+            mul_add_into(y.flat_mut(), p.out.weight[0][c][0][0], hidden.flat());
         }
         Ok(())
     }

@@ -33,10 +33,8 @@ param_struct! {
     }
 }
 
-/// `Σ a[i]·b[i]` in index order (the same order as [`ops::linear`]).
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
+/// `Σ a[i]·b[i]` in the fixed order of [`ops::linear`].
+pub(crate) use crate::ops::linalg::dot;
 
 /// Multiply-accumulates of the attention products of one SRA: `QKᵀ` and `AV`, each
 /// `N·NK·C` over all heads.

@@ -20,7 +20,6 @@
 
 use super::quant::{PerChannelQuant, MAX_WEIGHT_DOT_TERMS};
 use crate::ops::conv_geometry::{valid_outputs, Geometry};
-use crate::ops::conv_out;
 use crate::tensor::{ConvWeight, Flat, Map};
 
 /// The SIMD path of the fast convolution kernel in this build: `"avx2"` when compiled with
@@ -55,8 +54,8 @@ pub const SIMD_PATH: &str = if cfg!(all(target_arch = "x86_64", target_feature =
 pub struct Conv2dQ<const S: usize, const P: usize, const D: usize = 1, const G: usize = 1>;
 
 impl<const S: usize, const P: usize, const D: usize, const G: usize> Conv2dQ<S, P, D, G> {
-    /// The shape relations of a convolution, checked when a caller instantiates it.
-    const fn check<
+    /// The geometry of a checked convolution whose reduction fits an exact `i32` sum.
+    const fn checked<
         const CI: usize,
         const H: usize,
         const W: usize,
@@ -65,64 +64,12 @@ impl<const S: usize, const P: usize, const D: usize, const G: usize> Conv2dQ<S, 
         const K: usize,
         const HO: usize,
         const WO: usize,
-    >() {
-        assert!(
-            S >= 1 && D >= 1 && G >= 1 && K >= 1,
-            "stride, dilation, groups, kernel >= 1"
-        );
-        assert!(
-            CIG * G == CI,
-            "weight's input channels x groups must equal the map's channels"
-        );
-        assert!(
-            CO.is_multiple_of(G),
-            "output channels must be divisible by groups"
-        );
-        assert!(
-            H + 2 * P > D * (K - 1),
-            "kernel (dilated) larger than the padded height"
-        );
-        assert!(
-            W + 2 * P > D * (K - 1),
-            "kernel (dilated) larger than the padded width"
-        );
-        assert!(
-            HO == conv_out(H, K, S, P, D),
-            "conv output height must be (H + 2P - D(K-1) - 1)/S + 1"
-        );
-        assert!(
-            WO == conv_out(W, K, S, P, D),
-            "conv output width must be (W + 2P - D(K-1) - 1)/S + 1"
-        );
+    >() -> Geometry {
         assert!(
             CIG * K * K <= MAX_WEIGHT_DOT_TERMS,
             "int8 conv reduction too long for an exact i32 accumulator"
         );
-    }
-
-    /// The run-time geometry of a checked convolution.
-    fn geometry<
-        const CI: usize,
-        const H: usize,
-        const W: usize,
-        const CO: usize,
-        const K: usize,
-        const HO: usize,
-        const WO: usize,
-    >() -> Geometry {
-        Geometry {
-            ci: CI,
-            h: H,
-            w: W,
-            co: CO,
-            groups: G,
-            k: K,
-            stride: S,
-            pad: P,
-            dilation: D,
-            ho: HO,
-            wo: WO,
-        }
+        Geometry::checked((S, P, D, G), (CI, H, W), (CO, HO, WO), CIG, K)
     }
 
     /// `y = requant(conv(x − zp_in, w) + bias)`. `CIG` (input channels per group) is read off
@@ -142,8 +89,7 @@ impl<const S: usize, const P: usize, const D: usize, const G: usize> Conv2dQ<S, 
         q: &PerChannelQuant<'_, CO>,
         y: &mut Map<CO, HO, WO, i8>,
     ) {
-        const { Self::check::<CI, H, W, CO, CIG, K, HO, WO>() };
-        let geom = Self::geometry::<CI, H, W, CO, K, HO, WO>();
+        let geom = const { Self::checked::<CI, H, W, CO, CIG, K, HO, WO>() };
         let mut cols = [(0, 0, 0); K];
         super::conv_fast::conv(&geom, x.flat(), w.flat(), q, &mut cols, y.flat_mut());
     }
@@ -166,8 +112,7 @@ impl<const S: usize, const P: usize, const D: usize, const G: usize> Conv2dQ<S, 
         q: &PerChannelQuant<'_, CO>,
         y: &mut Map<CO, HO, WO, i8>,
     ) {
-        const { Self::check::<CI, H, W, CO, CIG, K, HO, WO>() };
-        let geom = Self::geometry::<CI, H, W, CO, K, HO, WO>();
+        let geom = const { Self::checked::<CI, H, W, CO, CIG, K, HO, WO>() };
         let mut acc = [0i32; WO];
         let mut cols = [(0, 0, 0); K];
         conv_kernel(
@@ -202,41 +147,12 @@ impl<const S: usize, const P: usize, const D: usize> DepthwiseConv2dQ<S, P, D> {
         q: &PerChannelQuant<'_, C>,
         y: &mut Map<C, HO, WO, i8>,
     ) {
-        const {
-            assert!(S >= 1 && D >= 1 && K >= 1, "stride, dilation, kernel >= 1");
-            assert!(
-                H + 2 * P > D * (K - 1),
-                "kernel (dilated) larger than the padded height"
-            );
-            assert!(
-                W + 2 * P > D * (K - 1),
-                "kernel (dilated) larger than the padded width"
-            );
-            assert!(
-                HO == conv_out(H, K, S, P, D),
-                "conv output height must be (H + 2P - D(K-1) - 1)/S + 1"
-            );
-            assert!(
-                WO == conv_out(W, K, S, P, D),
-                "conv output width must be (W + 2P - D(K-1) - 1)/S + 1"
-            );
+        let geom = const {
             assert!(
                 K * K <= MAX_WEIGHT_DOT_TERMS,
                 "int8 conv reduction too long for an exact i32 accumulator"
             );
-        };
-        let geom = Geometry {
-            ci: C,
-            h: H,
-            w: W,
-            co: C,
-            groups: C,
-            k: K,
-            stride: S,
-            pad: P,
-            dilation: D,
-            ho: HO,
-            wo: WO,
+            Geometry::checked((S, P, D, C), (C, H, W), (C, HO, WO), 1, K)
         };
         let mut acc = [0i32; WO];
         let mut cols = [(0, 0, 0); K];

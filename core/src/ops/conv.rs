@@ -46,51 +46,47 @@ impl<const S: usize, const P: usize, const D: usize, const G: usize> Conv2d<S, P
         bias: Option<&[f32; CO]>,
         y: &mut Map<CO, HO, WO>,
     ) {
-        const {
-            assert!(
-                S >= 1 && D >= 1 && G >= 1 && K >= 1,
-                "stride, dilation, groups, kernel >= 1"
+        let geom = const { Geometry::checked((S, P, D, G), (CI, H, W), (CO, HO, WO), CIG, K) };
+        if super::conv_fast::applies(&geom) {
+            super::conv_fast::conv(
+                &geom,
+                x.flat(),
+                w.flat(),
+                bias.map(|b| &b[..]),
+                y.flat_mut(),
             );
-            assert!(
-                CIG * G == CI,
-                "weight's input channels x groups must equal the map's channels"
+        } else {
+            conv_kernel(
+                &geom,
+                x.flat(),
+                w.flat(),
+                bias.map(|b| &b[..]),
+                y.flat_mut(),
             );
-            assert!(
-                CO.is_multiple_of(G),
-                "output channels must be divisible by groups"
-            );
-            assert!(
-                H + 2 * P > D * (K - 1),
-                "kernel (dilated) larger than the padded height"
-            );
-            assert!(
-                W + 2 * P > D * (K - 1),
-                "kernel (dilated) larger than the padded width"
-            );
-            assert!(
-                HO == conv_out(H, K, S, P, D),
-                "conv output height must be (H + 2P - D(K-1) - 1)/S + 1"
-            );
-            assert!(
-                WO == conv_out(W, K, S, P, D),
-                "conv output width must be (W + 2P - D(K-1) - 1)/S + 1"
-            );
-        };
-        let geom = Geometry {
-            ci: CI,
-            h: H,
-            w: W,
-            co: CO,
-            groups: G,
-            k: K,
-            stride: S,
-            pad: P,
-            dilation: D,
-            ho: HO,
-            wo: WO,
-        };
+        }
+    }
+
+    /// The same convolution on the reference kernel (direct, one output channel at a time, in
+    /// plain scalar Rust). [`Self::forward`] runs the fast kernel (`ops::conv_fast`
+    /// (private)): bit-identical to this one in a portable build, within float rounding in an
+    /// FMA build (see [`FAST_PATH`]); this one is what the tests compare it with.
+    pub fn forward_reference<
+        const CI: usize,
+        const H: usize,
+        const W: usize,
+        const CO: usize,
+        const CIG: usize,
+        const K: usize,
+        const HO: usize,
+        const WO: usize,
+    >(
+        x: &Map<CI, H, W>,
+        w: &ConvWeight<CO, CIG, K>,
+        bias: Option<&[f32; CO]>,
+        y: &mut Map<CO, HO, WO>,
+    ) {
         conv_kernel(
-            &geom,
+            &const { Geometry::checked((S, P, D, G), (CI, H, W), (CO, HO, WO), CIG, K) },
             x.flat(),
             w.flat(),
             bias.map(|b| &b[..]),
@@ -98,6 +94,19 @@ impl<const S: usize, const P: usize, const D: usize, const G: usize> Conv2d<S, P
         );
     }
 }
+
+/// The micro-kernel of the fast f32 convolution in this build: `"avx2+fma"` (one rounding per
+/// term: results within float rounding of the reference kernel) when compiled with AVX2 and
+/// FMA on x86_64, else `"portable"` (bit-identical to the reference kernel).
+pub const FAST_PATH: &str = if cfg!(all(
+    target_arch = "x86_64",
+    target_feature = "avx2",
+    target_feature = "fma"
+)) {
+    "avx2+fma"
+} else {
+    "portable"
+};
 
 /// Depthwise convolution (one filter per channel, `groups == channels`), stride `S`, padding
 /// `P`, dilation `D`. Used by the Mix-FFN of the transformer branch.
@@ -119,38 +128,7 @@ impl<const S: usize, const P: usize, const D: usize> DepthwiseConv2d<S, P, D> {
         bias: Option<&[f32; C]>,
         y: &mut Map<C, HO, WO>,
     ) {
-        const {
-            assert!(S >= 1 && D >= 1 && K >= 1, "stride, dilation, kernel >= 1");
-            assert!(
-                H + 2 * P > D * (K - 1),
-                "kernel (dilated) larger than the padded height"
-            );
-            assert!(
-                W + 2 * P > D * (K - 1),
-                "kernel (dilated) larger than the padded width"
-            );
-            assert!(
-                HO == conv_out(H, K, S, P, D),
-                "conv output height must be (H + 2P - D(K-1) - 1)/S + 1"
-            );
-            assert!(
-                WO == conv_out(W, K, S, P, D),
-                "conv output width must be (W + 2P - D(K-1) - 1)/S + 1"
-            );
-        };
-        let geom = Geometry {
-            ci: C,
-            h: H,
-            w: W,
-            co: C,
-            groups: C,
-            k: K,
-            stride: S,
-            pad: P,
-            dilation: D,
-            ho: HO,
-            wo: WO,
-        };
+        let geom = const { Geometry::checked((S, P, D, C), (C, H, W), (C, HO, WO), 1, K) };
         conv_kernel(
             &geom,
             x.flat(),

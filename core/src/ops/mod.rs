@@ -12,6 +12,13 @@
 pub mod activation;
 pub mod concat;
 pub mod conv;
+pub(crate) mod conv_fast;
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx2",
+    target_feature = "fma"
+))]
+mod conv_fma;
 pub(crate) mod conv_geometry;
 pub mod elementwise;
 pub mod linalg;
