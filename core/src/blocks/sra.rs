@@ -70,7 +70,7 @@ impl<
     /// Whether keys/values come from a spatially reduced map.
     pub const REDUCE: bool = SR > 1;
     /// Keys/values, plus the larger of (the map view, reduced map and reduced tokens when
-    /// reducing) and (one query, one row of scores, one attention output).
+    /// reducing) and (the keys transposed, one query, one row of scores, one attention output).
     pub const SCRATCH_BYTES: usize = f32_bytes(NK * 2 * C)
         + max(
             if SR > 1 {
@@ -78,7 +78,7 @@ impl<
             } else {
                 0
             },
-            f32_bytes(2 * C + NK),
+            f32_bytes(2 * C + NK + C * NK),
         );
     /// q, the reduction conv, kv, the attention products and proj.
     pub const MACS: u64 = ((H * W * C * C) as u64)
@@ -136,6 +136,15 @@ impl<
             }
         }
         let kv: &Tokens<NK, C2> = kv;
+        // Keys transposed (feature-major), so that one query's scores against all keys are a
+        // run of vector multiply–adds over the keys, one feature at a time: each score still
+        // sums its terms strictly in feature order (`0 + q₀k₀ + q₁k₁ + …`).
+        let kt = scratch.take_mat::<C, NK>()?;
+        for (k, kvm) in kv.iter().enumerate() {
+            for (row, &v) in kt.iter_mut().zip(&kvm[..C]) {
+                row[k] = v;
+            }
+        }
         let q = scratch.take_mat::<1, C>()?;
         let out = scratch.take_mat::<1, C>()?;
         let scores = scratch.take_f32(NK)?;
@@ -146,9 +155,14 @@ impl<
             ops::linear(core::array::from_ref(xn), p.q.weight, Some(p.q.bias), q);
             for h in 0..HEADS {
                 let heads = h * d..(h + 1) * d;
-                let qh = &q[0][heads.clone()];
-                for (s, kvm) in scores.iter_mut().zip(kv) {
-                    *s = dot(qh, &kvm[heads.clone()]) * scale;
+                scores.fill(0.0);
+                for (&qi, kt_i) in q[0][heads.clone()].iter().zip(&kt[heads.clone()]) {
+                    for (s, &k) in scores.iter_mut().zip(kt_i) {
+                        *s += qi * k;
+                    }
+                }
+                for s in scores.iter_mut() {
+                    *s *= scale;
                 }
                 ops::softmax_in_place(scores);
                 let oh = &mut out[0][heads.clone()];
