@@ -1,7 +1,8 @@
 //! The convolutions that dominate AGCAF-Net `edge` (the 3×3 basic-block convolutions of the
 //! four backbone stages: 16×256², 32×128², 64×64², 128×32², 604–537 M MAC each stage), plus a
-//! 1×1 projection: f32, int8 on the fast kernel (AVX2 micro-kernel when built with AVX2, else
-//! the portable one) and int8 on the scalar reference kernel, batch 1, one thread. Throughput
+//! 1×1 projection: f32 and int8 on the fast kernels (AVX2 + FMA / AVX2 micro-kernels when the
+//! build enables them, else the portable ones) and on the scalar reference kernels, batch 1,
+//! one thread. Throughput
 //! is in MACs (criterion's "elem/s" = MAC/s); the single-core peak is 16 f32 / 32 int8 MACs per
 //! cycle × clock (see `hepaseg::bench`).
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
@@ -30,6 +31,9 @@ fn conv_case<const C: usize, const H: usize, const W: usize, const K: usize, con
     let mut yf: Box<Map<C, H, W>> = boxed([[0f32; W]; H]);
     g.bench_function(format!("{name}/f32"), |b| {
         b.iter(|| Conv2d::<1, P>::forward(black_box(&*xf), &wf, None, &mut yf))
+    });
+    g.bench_function(format!("{name}/f32-reference"), |b| {
+        b.iter(|| Conv2d::<1, P>::forward_reference(black_box(&*xf), &wf, None, &mut yf))
     });
     let mut xq: Box<Map<C, H, W, i8>> = boxed([[0i8; W]; H]);
     for (i, v) in xq.iter_mut().flatten().flatten().enumerate() {
