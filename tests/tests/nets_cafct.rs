@@ -1239,25 +1239,32 @@ fn decoder_with_and_without_gate_matches_naive_reference() {
     }
 }
 
-/// The channel-streamed head gives exactly the bits of the two full convolutions.
+/// The band-streamed head gives exactly the bits of the two full convolutions: one band (7
+/// rows) and several bands with a partial last one (19 rows, bands of 8).
 #[test]
 fn seg_head_streaming_is_bit_identical_to_the_full_convolutions() {
-    block_params!(SegHeadParams<6>, 41 => _table, _values, p);
-    let mut xv = Rng::new(42).vec(6 * 7 * 9, 1.0);
-    let x: &Map<6, 7, 9> = map_mut(&mut xv).unwrap();
-    let mut y: Map<1, 7, 9> = [[[0.0; 9]; 7]];
-    let mut s = scratch_for(SegHead::<6, 7, 9>::SCRATCH_BYTES);
-    SegHead::<6, 7, 9>::forward(&p, x, &mut y, Scratch::from_f32(&mut s)).unwrap();
+    fn check<const H: usize>() {
+        block_params!(SegHeadParams<6>, 41 => _table, _values, p);
+        let mut xv = Rng::new(42).vec(6 * H * 9, 1.0);
+        let x: &Map<6, H, 9> = map_mut(&mut xv).unwrap();
+        let mut y: Map<1, H, 9> = [[[0.0f32; 9]; H]];
+        let mut s = scratch_for(SegHead::<6, H, 9>::SCRATCH_BYTES);
+        SegHead::<6, H, 9>::forward(&p, x, &mut y, Scratch::from_f32(&mut s)).unwrap();
 
-    let mut hidden: Map<6, 7, 9> = [[[0.0; 9]; 7]; 6];
-    ConvBn::<1, 1>::run(&p.conv, x, &mut hidden, Act::Relu);
-    let mut want: Map<1, 7, 9> = [[[0.0; 9]; 7]];
-    Conv2d::<1, 0>::forward(&hidden, p.out.weight, Some(p.out.bias), &mut want);
-    assert!(y
-        .flat()
-        .iter()
-        .zip(want.flat())
-        .all(|(a, b)| a.to_bits() == b.to_bits()));
+        let mut hidden: Map<6, H, 9> = [[[0.0f32; 9]; H]; 6];
+        ConvBn::<1, 1>::run(&p.conv, x, &mut hidden, Act::Relu);
+        let mut want: Map<1, H, 9> = [[[0.0f32; 9]; H]];
+        Conv2d::<1, 0>::forward(&hidden, p.out.weight, Some(p.out.bias), &mut want);
+        assert!(
+            y.flat()
+                .iter()
+                .zip(want.flat())
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{H} rows"
+        );
+    }
+    check::<7>();
+    check::<19>();
 }
 
 /// The reduction conv and its norm exist exactly when sr > 1.

@@ -58,10 +58,27 @@ pub(crate) fn applies(g: &Geometry) -> bool {
 
 /// The fast convolution over flat slices (shapes checked at compile time by the caller).
 pub(crate) fn conv(g: &Geometry, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
+    conv_rows(g, x, w, bias, 0..g.ho, y);
+}
+
+/// Output rows `rows` of the convolution into `y`, which holds just those rows of every output
+/// channel (`co × rows.len() × wo`): for callers that stream a full-resolution output in bands
+/// (the segmentation head) instead of holding the whole map. Every output gets exactly the
+/// bits the full convolution gives it. `rows` must lie within `0..g.ho`.
+pub(crate) fn conv_rows(
+    g: &Geometry,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    rows: core::ops::Range<usize>,
+    y: &mut [f32],
+) {
     let cig = g.ci / g.groups;
     let cog = g.co / g.groups;
     let r_len = cig * g.k * g.k;
-    let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
+    let plane_in = g.h * g.w;
+    let band = rows.len();
+    let plane_out = band * g.wo;
     // Valid output columns of each kernel column (`applies` guarantees K ≤ MAX_K).
     let mut cols = [(0usize, 0usize); MAX_K];
     for (kw, c) in cols.iter_mut().enumerate().take(g.k) {
@@ -73,7 +90,7 @@ pub(crate) fn conv(g: &Geometry, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: 
         let xg = &x[group * cig * plane_in..(group + 1) * cig * plane_in];
         for cb0 in (0..cog).step_by(CB) {
             let cb1 = (cb0 + CB).min(cog);
-            for oh in 0..g.ho {
+            for oh in rows.clone() {
                 for ow0 in (0..g.wo).step_by(TW) {
                     let tw = TW.min(g.wo - ow0);
                     for (cl, a) in acc_block[..cb1 - cb0].iter_mut().enumerate() {
@@ -92,7 +109,8 @@ pub(crate) fn conv(g: &Geometry, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: 
                     }
                     for (cl, a) in acc_block[..cb1 - cb0].iter().enumerate() {
                         let co = group * cog + cb0 + cl;
-                        y[co * plane_out + oh * g.wo + ow0..][..tw].copy_from_slice(&a[..tw]);
+                        let row = co * plane_out + (oh - rows.start) * g.wo + ow0;
+                        y[row..row + tw].copy_from_slice(&a[..tw]);
                     }
                 }
             }
