@@ -16,6 +16,17 @@ const LANES: usize = 8;
 /// third of a multiply–add per cycle); this order gives the same bits on every build, SIMD or
 /// not (no fused multiply–add: Rust never contracts `a·b + c`), at several times the speed.
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    lanes(a, b, |x, y| x * y)
+}
+
+/// `Σ a[i]` in [`dot`]'s fixed lane order.
+pub(crate) fn sum_lanes(a: &[f32]) -> f32 {
+    lanes(a, a, |x, _| x)
+}
+
+/// `Σ term(a[i], b[i])` in [`dot`]'s fixed lane order.
+#[inline(always)]
+fn lanes(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let mut lo = [0.0f32; LANES];
@@ -27,12 +38,12 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
         .take(blocks)
     {
         for l in 0..LANES {
-            lo[l] += ca[l] * cb[l];
-            hi[l] += ca[LANES + l] * cb[LANES + l];
+            lo[l] += term(ca[l], cb[l]);
+            hi[l] += term(ca[LANES + l], cb[LANES + l]);
         }
     }
     for (x, y) in a[blocks * 2 * LANES..].iter().zip(&b[blocks * 2 * LANES..]) {
-        lo[0] += x * y;
+        lo[0] += term(*x, *y);
     }
     for l in 0..LANES {
         lo[l] += hi[l];

@@ -1,5 +1,7 @@
 //! Softmax, numerically stabilised by subtracting the maximum.
 
+use super::activation::exp_nonpositive;
+use super::linalg::sum_lanes;
 use crate::tensor::Mat;
 
 /// Which axis of a matrix a softmax normalises over.
@@ -12,13 +14,15 @@ pub enum Axis {
 }
 
 /// Softmax of one vector in place. An empty slice is left alone.
+///
+/// The exponentials ([`exp_nonpositive`]: every argument is `x − max ≤ 0`) are one vectorisable
+/// pass; their sum is taken in [`crate::ops::linalg`]'s fixed lane order (against ones).
 pub fn softmax_in_place(v: &mut [f32]) {
     let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0f32;
     for x in v.iter_mut() {
-        *x = libm::expf(*x - max);
-        sum += *x;
+        *x = exp_nonpositive(*x - max);
     }
+    let sum = sum_lanes(v);
     let inv = 1.0 / sum;
     for x in v.iter_mut() {
         *x *= inv;
@@ -34,7 +38,7 @@ pub fn softmax<const R: usize, const C: usize>(m: &mut Mat<R, C>, axis: Axis) {
                 let max = m.iter().map(|r| r[c]).fold(f32::NEG_INFINITY, f32::max);
                 let mut sum = 0.0f32;
                 for row in m.iter_mut() {
-                    row[c] = libm::expf(row[c] - max);
+                    row[c] = exp_nonpositive(row[c] - max);
                     sum += row[c];
                 }
                 let inv = 1.0 / sum;
