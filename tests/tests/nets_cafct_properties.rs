@@ -42,10 +42,10 @@ fn tiny_golden_hash() {
 /// kernels round like the reference (and like every earlier build), the AVX2 + FMA kernel
 /// rounds once per multiply–add, so its logits differ in the last bits and have their own hash.
 const GOLDEN_TINY: u64 = match hepaseg_core::ops::conv::FAST_PATH.as_bytes() {
-    b"portable" => 0x7860_76f4_5ef3_ced3,
+    b"portable" => 0x3029_9d8b_a185_55ce,
     _ => GOLDEN_TINY_FMA,
 };
-const GOLDEN_TINY_FMA: u64 = 0xffb5_58b6_45a7_905b;
+const GOLDEN_TINY_FMA: u64 = 0x6615_f83c_016e_4619;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]

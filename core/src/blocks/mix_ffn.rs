@@ -5,9 +5,11 @@
 //! computed as an `H × W` plane, convolved with its own depthwise filter, passed through GELU
 //! and immediately accumulated into the output through column `j` of fc2. So the block needs
 //! two planes of scratch instead of two `CH × H × W` maps, and every output is still summed in
-//! the order a plain `Linear(CH, C)` uses (hidden index ascending, then the bias).
+//! the order a plain `Linear(CH, C)` uses (hidden index ascending, then the bias). fc1 reads the
+//! tokens as a channel-major map (one transposed copy, `C × H × W` of scratch), so each hidden
+//! plane is `C` vector multiply–adds over the whole plane, each token still summing its terms
+//! in feature order, then the bias.
 
-use super::sra::dot;
 use crate::arena::{map_bytes, Scratch};
 use crate::error::Error;
 use crate::ops::{self, DepthwiseConv2d};
@@ -29,8 +31,9 @@ param_struct! {
 pub struct MixFfn<const C: usize, const CH: usize, const H: usize, const W: usize>;
 
 impl<const C: usize, const CH: usize, const H: usize, const W: usize> MixFfn<C, CH, H, W> {
-    /// One hidden plane before and one after the depthwise convolution.
-    pub const SCRATCH_BYTES: usize = map_bytes(2, H, W);
+    /// One hidden plane before and one after the depthwise convolution, and the tokens as a
+    /// channel-major map.
+    pub const SCRATCH_BYTES: usize = map_bytes(2, H, W) + map_bytes(C, H, W);
     /// fc1, the depthwise convolution (`CH·9·N`) and fc2.
     pub const MACS: u64 = (H * W * C * CH + CH * 9 * H * W + H * W * CH * C) as u64;
 
@@ -44,12 +47,21 @@ impl<const C: usize, const CH: usize, const H: usize, const W: usize> MixFfn<C, 
         const { assert!(N == H * W, "one token per map pixel") };
         let pre = scratch.take_map::<1, H, W>()?;
         let post = scratch.take_map::<1, H, W>()?;
+        let xmap = scratch.take_map::<C, H, W>()?;
+        ops::tokens_to_map(x, xmap);
         for row in y.iter_mut() {
             row.fill(0.0);
         }
         for (j, (w1, b1)) in p.fc1.weight.iter().zip(p.fc1.bias).enumerate() {
-            for (v, xn) in pre.flat_mut().iter_mut().zip(x) {
-                *v = dot(xn, w1) + b1;
+            let plane = pre.flat_mut();
+            plane.fill(0.0);
+            for (&wi, xi) in w1.iter().zip(xmap.iter()) {
+                for (v, &xv) in plane.iter_mut().zip(xi.flat()) {
+                    *v += xv * wi;
+                }
+            }
+            for v in plane.iter_mut() {
+                *v += b1;
             }
             DepthwiseConv2d::<1, 1>::forward(
                 pre,

@@ -33,9 +33,6 @@ param_struct! {
     }
 }
 
-/// `Σ a[i]·b[i]` in the fixed order of [`ops::linear`].
-pub(crate) use crate::ops::linalg::dot;
-
 /// Multiply-accumulates of the attention products of one SRA: `QKᵀ` and `AV`, each
 /// `N·NK·C` over all heads.
 pub const fn sra_attention_macs(n: usize, nk: usize, c: usize) -> u64 {
