@@ -392,9 +392,19 @@ pub fn bench_slice(side: usize, seed: u64) -> Result<Vec<f32>, String> {
 /// The middle slice of a seeded `side × side` phantom with its neighbours as `channels`
 /// planes (one plane for a 2D network; [`crate::data::stack`]), windowed to `[0, 1]`.
 pub fn bench_input(side: usize, channels: usize, seed: u64) -> Result<Vec<f32>, String> {
+    Ok(bench_sample(side, channels, seed)?.0)
+}
+
+/// [`bench_input`] with the labels of its middle slice (0 background, 1 liver, 2 tumour): a
+/// training sample for [`crate::train::StepBench`].
+pub fn bench_sample(
+    side: usize,
+    channels: usize,
+    seed: u64,
+) -> Result<(Vec<f32>, Vec<u8>), String> {
     let ph = phantom::generate(side, 3, seed).map_err(|e| e.to_string())?;
     let window = Window::default();
-    Ok(crate::data::stack::neighbours(1, 3, channels)
+    let image = crate::data::stack::neighbours(1, 3, channels)
         .flat_map(|z| {
             ph.ct
                 .slice(z)
@@ -402,7 +412,8 @@ pub fn bench_input(side: usize, channels: usize, seed: u64) -> Result<Vec<f32>, 
                 .map(|&hu| window.apply(hu))
                 .collect::<Vec<_>>()
         })
-        .collect())
+        .collect();
+    Ok((image, ph.labels.slice(1).to_vec()))
 }
 
 /// The CPU's maximum clock in GHz, from Linux (`cpufreq`, else `/proc/cpuinfo`).

@@ -4,7 +4,7 @@
 //! random points (during steps and checkpoint writes) and resumed, and so does a run stopped
 //! by Ctrl-C (exit 130, `last` saved) and resumed; `--batch 1` trains with the batch norms on
 //! 1×1 maps frozen; a CAFCT-Net checkpoint exports to a blob whose core forward equals the
-//! host model's.
+//! host model's; the benchmark harness `StepBench` takes real, deterministic steps.
 
 use hepaseg::registry::Model;
 use hepaseg::train::checkpoint::Checkpoint;
@@ -714,4 +714,39 @@ fn two_and_a_half_d_trains_exports_and_segments_volumes() {
         "liver",
     ]);
     assert!(e.contains("tiny-2.5d"), "{e}");
+}
+
+/// `StepBench` (the training-step benchmark's harness) runs the training loop's step: the
+/// loss is finite, every step changes the parameters, the same seed gives the same losses bit
+/// for bit, another seed another batch; bad settings are errors, not panics.
+#[test]
+fn step_bench_takes_real_deterministic_steps() {
+    use hepaseg::train::StepBench;
+    let mut a = StepBench::new(Model::AgcafNet, "tiny", 2, 64, 7).expect("harness");
+    let mut b = StepBench::new(Model::AgcafNet, "tiny", 2, 64, 7).expect("harness");
+    assert_eq!(a.batch(), 2);
+    let before = a.params().expect("params");
+    let la = [a.step().expect("step"), a.step().expect("step")];
+    let lb = [b.step().expect("step"), b.step().expect("step")];
+    assert!(la.iter().all(|l| l.is_finite() && *l > 0.0), "{la:?}");
+    assert_eq!(la.map(f64::to_bits), lb.map(f64::to_bits));
+    let after = a.params().expect("params");
+    assert_eq!(before.len(), after.len());
+    let changed = before
+        .iter()
+        .zip(&after)
+        .filter(|(x, y)| x.0.ends_with(".weight") && x.2 != y.2)
+        .count();
+    let weights = before.iter().filter(|x| x.0.ends_with(".weight")).count();
+    assert!(
+        changed * 10 >= weights * 9,
+        "{changed} of {weights} weight tensors changed"
+    );
+    let mut c = StepBench::new(Model::AgcafNet, "tiny", 2, 64, 8).expect("harness");
+    assert_ne!(c.step().expect("step").to_bits(), la[0].to_bits());
+    assert!(StepBench::new(Model::AgcafNet, "tiny", 0, 64, 0).is_err());
+    let e = StepBench::new(Model::CafctNet, "huge", 2, 64, 0)
+        .err()
+        .expect("unknown preset refused");
+    assert!(e.contains("huge"), "{e}");
 }

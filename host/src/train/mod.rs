@@ -20,11 +20,13 @@ pub mod loss;
 pub mod optim;
 pub mod run;
 pub mod schedule;
+pub mod step_bench;
 
 pub use clip::{check_loss, clip_grad_norm, grad_norm};
 pub use loss::{LossConfig, LossKind};
 pub use optim::{AdamConfig, Optimizer, OptimizerKind, SgdConfig};
 pub use schedule::{Schedule, ScheduleKind};
+pub use step_bench::StepBench;
 
 use crate::nn::NnError;
 

@@ -261,7 +261,9 @@ struct Progress {
     best_dice: f64,
 }
 
-struct Run<D: Backend<f32>> {
+/// One training run's state: the network, its parameters, optimizer, loss and schedule
+/// (crate-visible so [`super::step_bench`] times exactly this step).
+pub(crate) struct Run<D: Backend<f32>> {
     args: TrainArgs,
     net: SegNet,
     store: ParamStore<f32, D>,
@@ -649,7 +651,7 @@ fn progress_bar(quiet: bool, total: u64, at: u64) -> indicatif::ProgressBar {
 }
 
 impl<D: Backend<f32>> Run<D> {
-    fn new(args: &TrainArgs, dev: D, total_steps: u64) -> Result<Self, String> {
+    pub(crate) fn new(args: &TrainArgs, dev: D, total_steps: u64) -> Result<Self, String> {
         let r = recipe(args);
         let mut store = ParamStore::new(dev, args.seed);
         // No effect at batch ≥ 2; lets `--batch 1` train (see the store's doc).
@@ -683,7 +685,7 @@ impl<D: Backend<f32>> Run<D> {
     }
 
     /// One optimizer step on `batch`; returns the loss.
-    fn step(&mut self, batch: &Batch) -> Result<f64, TrainError> {
+    pub(crate) fn step(&mut self, batch: &Batch) -> Result<f64, TrainError> {
         self.store.set_mode(Mode::Train);
         let shape = (batch.n, batch.channels, batch.height, batch.width);
         let dev = self.store.device().clone();
@@ -702,6 +704,11 @@ impl<D: Backend<f32>> Run<D> {
         self.prog.step += 1;
         self.prog.step_in_epoch += 1;
         Ok(value)
+    }
+
+    /// The parameters (and batch-norm statistics).
+    pub(crate) fn store(&self) -> &ParamStore<f32, D> {
+        &self.store
     }
 
     /// Pooled Dice and IoU of the thresholded logits over `val` (eval mode).
