@@ -745,8 +745,6 @@ fn step_bench_takes_real_deterministic_steps() {
     let mut c = StepBench::new(Model::AgcafNet, "tiny", 2, 64, 8).expect("harness");
     assert_ne!(c.step().expect("step").to_bits(), la[0].to_bits());
     assert!(StepBench::new(Model::AgcafNet, "tiny", 0, 64, 0).is_err());
-    let e = StepBench::new(Model::CafctNet, "huge", 2, 64, 0)
-        .err()
-        .expect("unknown preset refused");
+    let e = StepBench::new(Model::CafctNet, "huge", 2, 64, 0).expect_err("unknown preset");
     assert!(e.contains("huge"), "{e}");
 }
