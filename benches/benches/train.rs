@@ -19,13 +19,15 @@ fn train(c: &mut Criterion) {
     group.sample_size(10);
     group.sampling_mode(SamplingMode::Flat);
     group.warm_up_time(Duration::from_millis(1));
-    group.measurement_time(Duration::from_secs(1));
     for (model, preset, batch, side) in [
         (Model::AgcafNet, "tiny", 8, 64),
         (Model::CafctNet, "tiny", 8, 64),
         (Model::AgcafNet, "edge", 2, 256),
         (Model::CafctNet, "edge", 2, 256),
     ] {
+        // about ten steps' time, so criterion takes ten samples of one step each
+        let per_step = if preset == "tiny" { 0.5 } else { 7.0 };
+        group.measurement_time(Duration::from_secs_f64(10.0 * per_step));
         for threads in [1, 2] {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
