@@ -13,7 +13,9 @@
 //! **Peak.** The single-core MAC peak is `clock × MACs per cycle` of the instructions the
 //! kernels use on x86_64 AVX2 (AMD Zen 3, two vector multiply pipes): f32 `vfmadd231ps` ymm,
 //! 2 per cycle × 8 lanes = 16 MAC/cycle; int8 `vpmaddwd` ymm, 2 per cycle × 16 products =
-//! 32 MAC/cycle (without VNNI, `vpmaddubsw` + `vpmaddwd` reach the same 32). The clock is the
+//! 32 MAC/cycle (without VNNI, `vpmaddubsw` + `vpmaddwd` reach the same 32); in a build with
+//! the AVX-512 VNNI micro-kernel (`SIMD_PATH` "avx512-vnni"), `vpdpbusd` ymm, 2 per cycle × 32
+//! products = 64 MAC/cycle (AMD Zen 4 runs two 256-bit or one 512-bit per cycle). The clock is the
 //! CPU's maximum frequency as Linux reports it (`cpuinfo_max_freq`, else `/proc/cpuinfo`'s
 //! `cpu MHz`), or `--clock-ghz`.
 
@@ -30,8 +32,16 @@ use std::time::{Duration, Instant};
 
 /// MACs per cycle of one core with the AVX2 instructions the kernels use (see the module doc).
 pub const F32_MACS_PER_CYCLE: f64 = 16.0;
-/// MACs per cycle of one core for int8 (`vpmaddwd`, see the module doc).
-pub const INT8_MACS_PER_CYCLE: f64 = 32.0;
+/// MACs per cycle of one core for int8 (`vpmaddwd`, or `vpdpbusd` in a VNNI build; see the
+/// module doc).
+pub const INT8_MACS_PER_CYCLE: f64 = if matches!(
+    hepaseg_core::int8::conv::SIMD_PATH.as_bytes(),
+    b"avx512-vnni"
+) {
+    64.0
+} else {
+    32.0
+};
 
 /// What to measure.
 #[derive(Debug, Clone, clap::Args)]

@@ -1,11 +1,13 @@
-//! The fast int8 convolution (`Conv2dQ::forward`: blocked implicit GEMM, AVX2 micro-kernel when
-//! the build enables AVX2, else the portable one) against the reference kernel
+//! The fast int8 convolution (`Conv2dQ::forward`: blocked implicit GEMM; AVX-512 VNNI quads
+//! when the build enables `avx512vnni` + `avx512vl`, else AVX2 pairs when it enables AVX2, else
+//! the portable pairs) against the reference kernel
 //! (`Conv2dQ::forward_reference`): the same bits on every geometry the networks use and on
 //! property-test shapes, with random data, zero points, multipliers, biases and clamps, and at
 //! the extremes of the value ranges (the longest reductions with every term at its maximum).
 //!
 //! Which micro-kernel ran is `hepaseg_core::int8::conv::SIMD_PATH`; CI runs this file in the
-//! default build (portable) and with `-C target-feature=+avx2`.
+//! default build (portable), with `-C target-feature=+avx2` and, on a CPU with VNNI, with
+//! the AVX-512 VNNI features.
 
 use hepaseg_core::int8::conv::SIMD_PATH;
 use hepaseg_core::int8::{Clamp, Conv2dQ, PerChannelQuant};
@@ -39,6 +41,12 @@ enum Fill {
     /// Inputs −128 and zero point 127 (`x − zp = −255`), weights −128: every term at its
     /// largest magnitude, the same sign.
     Extreme,
+    /// Inputs 127 and zero point −128 (`x − zp = 255`, the VNNI byte 255; padding byte 0),
+    /// weights −128: every term at its largest magnitude, the other sign.
+    ExtremeHigh,
+    /// Random inputs and weights with this zero point (the VNNI padding byte `zp + 128` at
+    /// its ends: 0 for −128, 255 for 127).
+    RandomZp(i8),
 }
 
 /// A zeroed map on the heap.
@@ -92,6 +100,16 @@ fn check<
             w.flat_mut().fill(-128);
             127
         }
+        Fill::ExtremeHigh => {
+            x.flat_mut().fill(127);
+            w.flat_mut().fill(-128);
+            -128
+        }
+        Fill::RandomZp(zp) => {
+            x.flat_mut().iter_mut().for_each(|v| *v = rng.i8());
+            w.flat_mut().iter_mut().for_each(|v| *v = rng.i8());
+            zp
+        }
     };
     let mut multiplier = [0i32; CO];
     let mut shift = [0i32; CO];
@@ -100,6 +118,28 @@ fn check<
         multiplier[c] = rng.range(1 << 30, i32::MAX);
         shift[c] = rng.range(-14, 0);
         bias[c] = rng.range(-5000, 5000);
+    }
+    match seed % 5 {
+        // Rounding ties in both requantization steps: M = ½ · 2^shift.
+        1 => {
+            for c in 0..CO {
+                multiplier[c] = 1 << 30;
+                shift[c] = rng.range(-3, 0);
+            }
+        }
+        // Channels the vectorised output stage leaves to the scalar one: M ≥ 1 (shift > 0),
+        // multiplier i32::MIN, biases that saturate the accumulator.
+        4 => {
+            for c in 0..CO {
+                match c % 4 {
+                    0 => shift[c] = rng.range(1, 4),
+                    1 => multiplier[c] = i32::MIN,
+                    2 => bias[c] = if c % 8 == 2 { i32::MAX } else { i32::MIN + 7 },
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
     }
     let with_bias = seed.is_multiple_of(2);
     let q = PerChannelQuant {
@@ -210,10 +250,56 @@ fn fast_conv_equals_reference_on_every_network_geometry() {
 
 #[test]
 fn fast_conv_equals_reference_at_the_extremes() {
-    // Every term −255 · −128: the largest sums (1152 · 32640 ≈ 3.8e7 here; 2304-term
-    // reductions below) — no overflow or saturation anywhere in the fast path.
+    // Every term −255 · −128 (or 255 · −128): the largest sums (1152 · 32640 ≈ 3.8e7 here;
+    // 2304-term reductions below) — no overflow or saturation anywhere in the fast path.
     network_geometries(1, Fill::Extreme).unwrap();
+    network_geometries(2, Fill::ExtremeHigh).unwrap();
     geometry!(1, 1, 1, 1; 256 x 6 x 20 -> 9; k 3; 4, Fill::Extreme).unwrap();
+    geometry!(1, 1, 1, 1; 256 x 6 x 20 -> 9; k 3; 5, Fill::ExtremeHigh).unwrap();
+}
+
+/// Reductions of every length modulo 4 (the VNNI quads' zero weight partners), around the
+/// chunk lengths (128 terms for pairs, 288 for quads), and widths around the tile widths
+/// (16 and 32 columns), padded, with every kind of data including zero points −128 and 127
+/// (the VNNI padding bytes 0 and 255).
+#[test]
+fn fast_conv_equals_reference_on_odd_reductions_and_tile_edges() {
+    for (seed, fill) in [
+        (0, Fill::Random),
+        (1, Fill::Extreme),
+        (2, Fill::ExtremeHigh),
+        (3, Fill::RandomZp(-128)),
+        (4, Fill::RandomZp(127)),
+    ] {
+        let run = || -> Result<(), String> {
+            // R = 25, 98, 279, 297 (≡ 1, 2, 3, 1 mod 4); 289 and 291 (one and three terms
+            // past a quad chunk), 129 (one past a pair chunk).
+            geometry!(1, 2, 1, 1; 1 x 9 x 37 -> 5; k 5; seed, fill)?;
+            geometry!(1, 3, 1, 1; 2 x 8 x 33 -> 6; k 7; seed, fill)?;
+            geometry!(1, 1, 1, 1; 31 x 4 x 31 -> 5; k 3; seed, fill)?;
+            geometry!(1, 1, 1, 1; 33 x 3 x 32 -> 9; k 3; seed, fill)?;
+            geometry!(1, 0, 1, 1; 289 x 2 x 35 -> 5; k 1; seed, fill)?;
+            geometry!(1, 0, 1, 1; 291 x 2 x 17 -> 3; k 1; seed, fill)?;
+            geometry!(1, 0, 1, 1; 129 x 3 x 9 -> 7; k 1; seed, fill)?;
+            // Widths 31, 32, 33, 64, 65; stride 2 and dilation across a tile edge.
+            geometry!(1, 1, 1, 1; 3 x 4 x 64 -> 4; k 3; seed, fill)?;
+            geometry!(1, 1, 1, 1; 5 x 3 x 65 -> 33; k 3; seed, fill)?;
+            geometry!(2, 1, 1, 1; 6 x 7 x 66 -> 5; k 3; seed, fill)?;
+            geometry!(1, 2, 2, 1; 4 x 6 x 34 -> 3; k 3; seed, fill)?;
+            Ok(())
+        };
+        run().unwrap();
+    }
+}
+
+/// CI names the micro-kernel each of its builds must run (`HEPASEG_EXPECT_SIMD_PATH`), so a
+/// build whose target features silently select another one fails here instead of testing
+/// the wrong kernel.
+#[test]
+fn the_build_runs_the_expected_micro_kernel() {
+    if let Ok(expected) = std::env::var("HEPASEG_EXPECT_SIMD_PATH") {
+        assert_eq!(SIMD_PATH, expected, "HEPASEG_EXPECT_SIMD_PATH");
+    }
 }
 
 proptest! {

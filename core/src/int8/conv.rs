@@ -22,10 +22,17 @@ use super::quant::{PerChannelQuant, MAX_WEIGHT_DOT_TERMS};
 use crate::ops::conv_geometry::{valid_outputs, Geometry};
 use crate::tensor::{ConvWeight, Flat, Map};
 
-/// The SIMD path of the fast convolution kernel in this build: `"avx2"` when compiled with
-/// AVX2 enabled on x86_64 (`-C target-cpu=native` / `-C target-feature=+avx2`), else
+/// The SIMD path of the fast convolution kernel in this build: `"avx512-vnni"` when compiled
+/// with AVX-512 VNNI and VL enabled on x86_64 (`-C target-cpu=native` on such a CPU), else
+/// `"avx2"` with AVX2 enabled (`-C target-cpu=native` / `-C target-feature=+avx2`), else
 /// `"portable"` (see `int8::conv_fast` (private)'s module documentation).
-pub const SIMD_PATH: &str = if cfg!(all(target_arch = "x86_64", target_feature = "avx2")) {
+pub const SIMD_PATH: &str = if cfg!(all(
+    target_arch = "x86_64",
+    target_feature = "avx512vnni",
+    target_feature = "avx512vl"
+)) {
+    "avx512-vnni"
+} else if cfg!(all(target_arch = "x86_64", target_feature = "avx2")) {
     "avx2"
 } else {
     "portable"

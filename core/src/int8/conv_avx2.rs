@@ -1,7 +1,9 @@
-//! The x86_64 AVX2 micro-kernel of the fast int8 convolution (`int8::conv_fast`).
+//! The x86_64 AVX2 micro-kernel of the fast int8 convolution's pair tiles
+//! (`conv_pairs.rs`, compiled as `int8::conv_tiles`).
 //!
 //! Compiled only when the build enables AVX2 (`-C target-feature=+avx2` or
-//! `-C target-cpu=native` on an AVX2 machine). The intrinsics come from `safe_arch`, which
+//! `-C target-cpu=native` on an AVX2 machine) and not AVX-512 VNNI (which takes the quad
+//! tiles of `conv_vnni.rs`). The intrinsics come from `safe_arch`, which
 //! exposes them as safe functions exactly when the build enables their target feature (a
 //! `core::arch` intrinsic called from a function without `#[target_feature]` is `unsafe` even
 //! when the whole build enables the feature), so core stays free of `unsafe`. Tiles move in
@@ -14,7 +16,7 @@
 //! signed 16-bit values into exact 32-bit pair sums; `|x − zp| ≤ 255` and `|w| ≤ 128` keep
 //! every product and pair sum far from its only overflow case (`−32768 · −32768 · 2`).
 
-use super::conv_fast::{Acc, WTile, XTile, CT, TW};
+use super::conv_tiles::{Acc, WTile, XTile, CT, TW};
 use safe_arch::{
     add_i32_m256i, convert_to_i16_m256i_from_i8_m128i, m128i, m256i, mul_i16_horizontal_add_m256i,
     set_splat_i16_m256i, set_splat_i32_m256i, shuffle_abi_i128z_all_m256i, sub_i16_m256i,

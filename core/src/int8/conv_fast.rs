@@ -9,62 +9,51 @@
 //! the sum of the absolute terms, which the callers bound by [`super::quant::MAX_WEIGHT_DOT_TERMS`]
 //! at compile time), so summing the terms in another order gives the same bits.
 //!
+//! The correction of the VNNI tiles (which hold `x + 128`, not `x − zp_in`) is exact too:
+//! see `conv_vnni.rs`.
+//!
 //! # Layout
 //!
 //! The reduction runs over `R = CI/G · K · K` terms in the weight layout's order
-//! `(ci, kh, kw)`, taken two at a time ("pairs"; an odd `R` gets a zero partner). For one
-//! output row, a tile of [`TW`] output columns and a chunk of [`RC`] terms:
+//! `(ci, kh, kw)`, taken `N` at a time ("slots": pairs or quads; the last slot of a reduction
+//! whose length is not a multiple of `N` gets zero weight partners). For one output row, a
+//! tile of `TW` output columns and a chunk of `RC` terms:
 //!
-//! * the **input tile** holds, per pair and column, the two terms' `x − zp_in` as `i16`
-//!   side by side (`[x_r(ow), x_r+1(ow)]`, zero where the tap is in the padding) — an im2col
-//!   tile, packed once per output-channel block;
-//! * the **weight tile** holds, per output channel of a register tile of [`CT`] channels and
-//!   per pair, the two weights as two `i16` halves of one `i32`;
-//! * the **micro-kernel** multiplies them: `acc[c][j] += x_r·w_r + x_r+1·w_r+1`, which on x86_64
-//!   AVX2 is one `vpmaddwd` per 8 outputs (16 MACs, exact: `|x − zp| ≤ 255`, `|w| ≤ 128`, so
-//!   the pair sum fits easily and nothing saturates) plus one `vpaddd`.
+//! * the **input tile** holds, per slot and column, the slot's `N` input values side by side
+//!   — an im2col tile, packed once per output-channel block. Each term's run of `TW` columns
+//!   is read straight from the input when it is whole (stride 1, away from the borders: most
+//!   of them) and gathered, with the padding taps set to `zp_in` (the real zero), otherwise;
+//!   the scheme then interleaves the `N` runs in its element form;
+//! * the **weight tile** holds, per output channel of a register tile of `CT` channels and
+//!   per slot, the slot's `N` weights packed in one `i32`;
+//! * the **micro-kernel** multiplies them into `CT × TW` `i32` accumulators.
 //!
 //! Accumulators live in registers for a whole chunk and in a small per-block buffer
-//! ([`CB`] channels × [`TW`] columns) between chunks. Every buffer is a fixed-size stack
-//! array (about 9 KiB in all), so the kernel needs no arena and works for any geometry the
+//! (`CB` channels × `TW` columns) between chunks. Every buffer is a fixed-size stack
+//! array (under 20 KiB in all), so the kernel needs no arena and works for any geometry the
 //! typed wrappers accept.
 //!
 //! # SIMD selection
 //!
-//! The micro-kernel is chosen at compile time: with `target_feature = "avx2"` on x86_64 (build
-//! with `RUSTFLAGS="-C target-cpu=native"` or `-C target-feature=+avx2`) it is the `core::arch`
-//! version in [`super::conv_avx2`]; otherwise a portable loop over the same tiles. Both run
-//! through the same packing code, and the tests compare both against the reference kernel.
-//! Runtime detection would need `std` (and an `unsafe` call into a `#[target_feature]`
-//! function); core has neither, so the choice is the build's.
+//! The tile scheme is chosen at compile time:
+//!
+//! * x86_64 with `target_feature`s `avx512vnni` and `avx512vl` (`-C target-cpu=native` on
+//!   such a CPU): quads of unsigned bytes × signed bytes, `vpdpbusd` (`conv_vnni.rs`);
+//! * else pairs of `i16` (`conv_pairs.rs`): with `avx2` on x86_64 the `vpmaddwd`
+//!   micro-kernel of `conv_avx2.rs`, otherwise a portable loop over the same tiles.
+//!
+//! `int8/mod.rs` compiles the chosen scheme as the module `conv_tiles`.
+//!
+//! All run through the same driver and packing code below, and the tests compare each build
+//! against the reference kernel. Runtime detection would need `std` (and an `unsafe` call
+//! into a `#[target_feature]` function per kernel call); core has neither, so the choice is
+//! the build's.
 
 use super::quant::PerChannelQuant;
 use crate::ops::conv_geometry::{valid_outputs, Geometry};
 
-/// Output columns per tile (two 8-lane `i32` vectors).
-pub(crate) const TW: usize = 16;
-/// Reduction terms per chunk (even).
-pub(crate) const RC: usize = 128;
-/// Pairs per chunk.
-pub(crate) const NP: usize = RC / 2;
-/// Output channels per register tile.
-pub(crate) const CT: usize = 4;
-/// Output channels per accumulator block.
-pub(crate) const CB: usize = 64;
-
-/// Input tile: per pair, `TW` columns × the pair's two terms, as `i16`.
-pub(crate) type XTile = [[i16; 2 * TW]; NP];
-/// Weight tile: per channel of a register tile, per pair, the two weights as `i16` halves
-/// (low half: the pair's first term).
-pub(crate) type WTile = [[i32; NP]; CT];
-/// Accumulators of one register tile.
-pub(crate) type Acc = [[i32; TW]; CT];
-
-/// Packs two weights as the `i16` halves of one `i32` (what `vpmaddwd` pairs with).
-#[inline]
-fn pair(lo: i8, hi: i8) -> i32 {
-    (u32::from(lo as i16 as u16) | (u32::from(hi as i16 as u16) << 16)) as i32
-}
+use super::conv_tiles as tiles;
+use tiles::{Acc, WTile, XTile, CB, CT, N, RC, TW};
 
 /// One reduction term's position: input channel within the group, kernel row and column.
 #[derive(Clone, Copy)]
@@ -113,22 +102,54 @@ pub(crate) fn conv<const CO: usize>(
     let kk = g.k * g.k;
     let r_len = cig * kk;
     let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
-    let zp = i16::from(q.input_zp);
+    let zp = q.input_zp;
     // Valid output columns of each kernel column (as in the reference kernel).
     for (kw, c) in cols.iter_mut().enumerate() {
         let (ow0, ow1) = valid_outputs(g.wo, g.w, g.stride, kw * g.dilation, g.pad);
         *c = (ow0, ow1, 0);
     }
-    let mut xt: XTile = [[0; 2 * TW]; NP];
-    let mut wt: WTile = [[0; NP]; CT];
+    let mut xt: XTile = tiles::X0;
+    let mut wt: WTile = tiles::W0;
     let mut acc_block = [[0i32; TW]; CB];
+    let mut offsets = [0i32; CB];
+    // Stride 1: each term's input offset from the tile's top-left tap, once per call.
+    let mut term_offsets = [0u32; TERM_OFFSETS];
+    let interior_path = g.stride == 1 && r_len <= TERM_OFFSETS && x.len() <= u32::MAX as usize;
+    if interior_path {
+        let mut t = Term {
+            cl: 0,
+            kh: 0,
+            kw: 0,
+        };
+        for o in &mut term_offsets[..r_len] {
+            *o = ((t.cl * g.h + t.kh * g.dilation) * g.w + t.kw * g.dilation) as u32;
+            t = t.next(g.k);
+        }
+    }
+    let reach = (g.k - 1) * g.dilation;
     for group in 0..g.groups {
         let xg = &x[group * cig * plane_in..(group + 1) * cig * plane_in];
         for cb0 in (0..cog).step_by(CB) {
             let cb1 = (cb0 + CB).min(cog);
+            for (cl, o) in offsets[..cb1 - cb0].iter_mut().enumerate() {
+                let co = group * cog + cb0 + cl;
+                *o = tiles::offset(zp, &w[co * r_len..(co + 1) * r_len]);
+            }
             for oh in 0..g.ho {
                 for ow0 in (0..g.wo).step_by(TW) {
                     let tw = TW.min(g.wo - ow0);
+                    // Every tap of the tile inside the image: runs straight from the input.
+                    let interior = interior_path
+                        && tw == TW
+                        && oh >= g.pad
+                        && oh + reach < g.h + g.pad
+                        && ow0 >= g.pad
+                        && ow0 + TW + reach <= g.w + g.pad;
+                    let base = if interior {
+                        (oh - g.pad) * g.w + ow0 - g.pad
+                    } else {
+                        0
+                    };
                     let mut term = Term {
                         cl: 0,
                         kh: 0,
@@ -136,34 +157,35 @@ pub(crate) fn conv<const CO: usize>(
                     };
                     for r0 in (0..r_len).step_by(RC) {
                         let rc = RC.min(r_len - r0);
-                        term = pack_input(&mut xt, g, xg, cols, (oh, ow0, tw), term, rc, zp);
-                        let np = rc.div_ceil(2);
+                        if interior {
+                            pack_interior(&mut xt, xg, &term_offsets[r0..r0 + rc], base, zp);
+                        } else {
+                            term = pack_input(&mut xt, g, xg, cols, (oh, ow0, tw), term, rc, zp);
+                        }
+                        let ns = rc.div_ceil(N);
                         for ct0 in (cb0..cb1).step_by(CT) {
                             let nc = CT.min(cb1 - ct0);
-                            for (c, row) in wt.iter_mut().enumerate() {
+                            let rows: [&[i8]; CT] = core::array::from_fn(|c| {
                                 let co = group * cog + ct0 + c;
-                                let wr = if c < nc {
+                                if c < nc {
                                     &w[co * r_len + r0..co * r_len + r0 + rc]
                                 } else {
                                     &[]
-                                };
-                                pack_weights(row, wr, np);
-                            }
+                                }
+                            });
                             let block = &mut acc_block[ct0 - cb0..ct0 - cb0 + nc];
                             let mut acc: Acc = [[0; TW]; CT];
                             if r0 > 0 {
                                 acc[..nc].copy_from_slice(block);
                             }
-                            micro_kernel(&xt, &wt, np, &mut acc);
+                            tiles::multiply(&xt, ns, rows, &mut wt, &mut acc);
                             block.copy_from_slice(&acc[..nc]);
                         }
                     }
-                    for (cl, a) in acc_block[..cb1 - cb0].iter().enumerate() {
+                    for (cl, (a, &o)) in acc_block[..cb1 - cb0].iter().zip(&offsets).enumerate() {
                         let co = group * cog + cb0 + cl;
                         let out = &mut y[co * plane_out + oh * g.wo + ow0..][..tw];
-                        for (o, &v) in out.iter_mut().zip(a.iter()) {
-                            *o = q.output(co, v);
-                        }
+                        requantize_row(q, co, a, o, r_len, out);
                     }
                 }
             }
@@ -171,11 +193,61 @@ pub(crate) fn conv<const CO: usize>(
     }
 }
 
+/// Writes the outputs of one tile row of channel `co`: `q.output(co, acc[j] − offset)`, the
+/// exact sums of an `r_len`-term reduction. With AVX2, eight at a time where the channel's
+/// parameters allow it (`requant_avx2.rs`, bit-identical).
+#[inline]
+fn requantize_row<const CO: usize>(
+    q: &PerChannelQuant<'_, CO>,
+    co: usize,
+    acc: &[i32; TW],
+    offset: i32,
+    r_len: usize,
+    out: &mut [i8],
+) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    {
+        // |w · (x − zp_in)| ≤ 128 · 255 per term.
+        let bound = 128 * 255 * r_len as i64;
+        if let Some(rq) = super::requant_avx2::RowQuant::new(q, co, offset, bound) {
+            for (ys, a) in out.chunks_mut(8).zip(acc.chunks_exact(8)) {
+                if let Ok(a) = <[i32; 8]>::try_from(a) {
+                    for (y, v) in ys.iter_mut().zip(rq.apply(a)) {
+                        *y = v as i8;
+                    }
+                }
+            }
+            return;
+        }
+    }
+    for (y, &v) in out.iter_mut().zip(acc.iter()) {
+        *y = q.output(co, v - offset);
+    }
+}
+
+/// Longest reduction whose term offsets [`conv`] tabulates (4.5 KiB of stack): the 3×3
+/// convolutions up to 128 input channels.
+const TERM_OFFSETS: usize = 1152;
+
+/// Fills the input tile for a tile whose taps are all inside the image (stride 1): term `r`'s
+/// run starts at `base + offsets[r]`; the zero weight partners after the last term read `zp`.
+#[inline]
+fn pack_interior(xt: &mut XTile, xg: &[i8], offsets: &[u32], base: usize, zp: i8) {
+    let pad_run = [zp; TW];
+    for (dst, slot) in xt.iter_mut().zip(offsets.chunks(N)) {
+        let runs: [&[i8; TW]; N] = core::array::from_fn(|i| {
+            slot.get(i)
+                .and_then(|&o| xg.get(base + o as usize..)?.first_chunk::<TW>())
+                .unwrap_or(&pad_run)
+        });
+        tiles::pack_run(dst, runs, zp);
+    }
+}
+
 /// Fills the input tile with `rc` terms starting at `term` for output row `oh`, columns
-/// `ow0..ow0 + tw`; returns the term after the chunk. Taps in the padding, columns past `tw`
-/// and the zero partner of an odd last term are 0. Pairs whose two taps read 16 whole input
-/// columns (stride 1, away from the borders: most of them) take the vectorised
-/// [`pack_pair`].
+/// `ow0..ow0 + tw`; returns the term after the chunk. Each slot's `N` runs are whole input
+/// runs where possible ([`whole_run`]), else gathered by [`gather_run`] (padding taps, columns
+/// past `tw` and the terms after the last one read `zp`, the real zero).
 #[allow(clippy::too_many_arguments)]
 fn pack_input(
     xt: &mut XTile,
@@ -185,32 +257,96 @@ fn pack_input(
     (oh, ow0, tw): (usize, usize, usize),
     mut term: Term,
     rc: usize,
-    zp: i16,
+    zp: i8,
 ) -> Term {
     let at = (oh, ow0, tw);
-    for (p, dst) in xt[..rc.div_ceil(2)].iter_mut().enumerate() {
-        let a = term;
-        term = term.next(g.k);
-        let b = if 2 * p + 1 < rc {
-            let b = term;
-            term = term.next(g.k);
-            Some(b)
-        } else {
-            None
-        };
-        let whole = |t: Term| whole_run(g, xg, cols, at, t);
-        match (whole(a), b.and_then(whole)) {
-            (Some(ra), Some(rb)) => pack_pair(dst, ra, rb, zp),
-            _ => {
-                pack_term(dst, 0, g, xg, cols, at, Some(a), zp);
-                pack_term(dst, 1, g, xg, cols, at, b, zp);
+    let mut gathered = [[zp; TW]; N];
+    let mut window = Window::new(g, zp);
+    for (s, dst) in xt[..rc.div_ceil(N)].iter_mut().enumerate() {
+        let mut whole: [Option<&[i8; TW]>; N] = [None; N];
+        for (i, (run, tmp)) in whole.iter_mut().zip(gathered.iter_mut()).enumerate() {
+            if N * s + i < rc {
+                *run = whole_run(g, xg, cols, at, term);
+                if run.is_none() && !window.run(tmp, g, xg, at, term) {
+                    gather_run(tmp, g, xg, cols, at, Some(term), zp);
+                }
+                term = term.next(g.k);
+            } else {
+                gather_run(tmp, g, xg, cols, at, None, zp);
             }
         }
+        let mut runs: [&[i8; TW]; N] = [&gathered[0]; N];
+        for ((r, wr), tmp) in runs.iter_mut().zip(whole).zip(&gathered) {
+            *r = wr.unwrap_or(tmp);
+        }
+        tiles::pack_run(dst, runs, zp);
     }
     term
 }
 
-/// The 16 input values term `t` reads for a whole tile, when they are consecutive and all
+/// Longest padded input row segment a [`Window`] holds.
+const WINDOW: usize = 2 * TW + 64;
+
+/// One input row segment around a tile with its padding written out (`zp`), for stride-1
+/// terms whose runs reach into the padding: the `K` terms of one input channel and kernel row
+/// read `TW` columns of it at offsets `kw · D`, so the row is copied once per `K` terms, and
+/// each run is a fixed-size copy out of it instead of a gather.
+struct Window {
+    /// `(input channel, input row)` held, if any.
+    key: Option<(usize, usize)>,
+    /// Whether the geometry fits (stride 1, `TW + (K − 1)·D ≤ WINDOW`).
+    usable: bool,
+    zp: i8,
+    buf: [i8; WINDOW],
+}
+
+impl Window {
+    fn new(g: &Geometry, zp: i8) -> Window {
+        Window {
+            key: None,
+            usable: g.stride == 1 && TW + (g.k - 1) * g.dilation <= WINDOW,
+            zp,
+            buf: [zp; WINDOW],
+        }
+    }
+
+    /// Writes term `t`'s run for the tile into `dst`; false where the window does not apply
+    /// (the caller gathers instead).
+    fn run(
+        &mut self,
+        dst: &mut [i8; TW],
+        g: &Geometry,
+        xg: &[i8],
+        (oh, ow0, _): (usize, usize, usize),
+        t: Term,
+    ) -> bool {
+        if !self.usable {
+            return false;
+        }
+        let ih = oh + t.kh * g.dilation;
+        if self.key != Some((t.cl, ih)) {
+            self.key = Some((t.cl, ih));
+            self.buf.fill(self.zp);
+            if ih >= g.pad && ih < g.h + g.pad {
+                // Window column i is input column ow0 + i − pad.
+                let row = &xg[(t.cl * g.h + ih - g.pad) * g.w..][..g.w];
+                let i0 = g.pad.saturating_sub(ow0);
+                let c0 = (ow0 + i0) - g.pad;
+                let n = (WINDOW - i0).min(g.w.saturating_sub(c0));
+                if n > 0 {
+                    self.buf[i0..i0 + n].copy_from_slice(&row[c0..c0 + n]);
+                }
+            }
+        }
+        match self.buf.get(t.kw * g.dilation..t.kw * g.dilation + TW) {
+            Some(src) => dst.copy_from_slice(src),
+            None => return false,
+        }
+        true
+    }
+}
+
+/// The `TW` input values term `t` reads for a whole tile, when they are consecutive and all
 /// inside the image (stride 1, full tile, row and columns away from the padding).
 #[inline]
 fn whole_run<'x>(
@@ -229,35 +365,19 @@ fn whole_run<'x>(
     xg.get(first..first + TW)?.try_into().ok()
 }
 
-/// Interleaves two whole runs: `dst[2j] = a[j] − zp`, `dst[2j + 1] = b[j] − zp`.
-#[inline]
-fn pack_pair(dst: &mut [i16; 2 * TW], a: &[i8; TW], b: &[i8; TW], zp: i16) {
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
-    super::conv_avx2::pack_pair(dst, a, b, zp);
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
-    for (d, (&va, &vb)) in dst.chunks_exact_mut(2).zip(a.iter().zip(b)) {
-        d[0] = i16::from(va) - zp;
-        d[1] = i16::from(vb) - zp;
-    }
-}
-
-/// Writes term `t` (or zeros for `None`) into slot `s` (0 or 1) of every column of `dst`.
-#[allow(clippy::too_many_arguments)]
-fn pack_term(
-    dst: &mut [i16; 2 * TW],
-    s: usize,
+/// Gathers the `TW` input values term `t` reads (`zp` for padding taps, columns past `tw` and
+/// `None`, a zero weight partner).
+fn gather_run(
+    dst: &mut [i8; TW],
     g: &Geometry,
     xg: &[i8],
     cols: &[(usize, usize, usize)],
     (oh, ow0, tw): (usize, usize, usize),
     t: Option<Term>,
-    zp: i16,
+    zp: i8,
 ) {
-    let plane = g.h * g.w;
+    dst.fill(zp);
     let Some(Term { cl, kh, kw }) = t else {
-        for j in 0..TW {
-            dst[2 * j + s] = 0;
-        }
         return;
     };
     let ih = oh * g.stride + kh * g.dilation;
@@ -266,79 +386,15 @@ fn pack_term(
     let ja = lo.saturating_sub(ow0).min(tw);
     let jb = hi.saturating_sub(ow0).min(tw).max(ja);
     if ih < g.pad || ih >= g.h + g.pad || ja == jb {
-        for j in 0..TW {
-            dst[2 * j + s] = 0;
-        }
         return;
     }
-    let row = &xg[cl * plane + (ih - g.pad) * g.w..][..g.w];
-    for j in 0..ja {
-        dst[2 * j + s] = 0;
-    }
+    let row = &xg[cl * g.h * g.w + (ih - g.pad) * g.w..][..g.w];
     let first = (ow0 + ja) * g.stride + kw * g.dilation - g.pad;
     if g.stride == 1 {
-        for (j, &v) in (ja..jb).zip(&row[first..first + (jb - ja)]) {
-            dst[2 * j + s] = i16::from(v) - zp;
-        }
+        dst[ja..jb].copy_from_slice(&row[first..first + (jb - ja)]);
     } else {
-        for (n, j) in (ja..jb).enumerate() {
-            dst[2 * j + s] = i16::from(row[first + n * g.stride]) - zp;
-        }
-    }
-    for j in jb..TW {
-        dst[2 * j + s] = 0;
-    }
-}
-
-/// Packs one output channel's weights of a chunk (`wr`, possibly empty for a padding channel)
-/// into `np` pairs. A pair is the two weights sign-extended to `i16`, low half first — on a
-/// little-endian machine exactly the `i16` sequence of the weights, so whole runs of 16
-/// weights (8 pairs) are one sign extension ([`widen16`]).
-#[inline]
-fn pack_weights(row: &mut [i32; NP], wr: &[i8], np: usize) {
-    let whole = wr.len() / 16;
-    for (dst, src) in row.chunks_exact_mut(8).zip(wr.chunks_exact(16)).take(whole) {
-        if let (Ok(dst), Ok(src)) = (<&mut [i32; 8]>::try_from(dst), <&[i8; 16]>::try_from(src)) {
-            widen16(dst, src);
-        }
-    }
-    for (p, slot) in row[..np].iter_mut().enumerate().skip(whole * 8) {
-        let lo = wr.get(2 * p).copied().unwrap_or(0);
-        let hi = wr.get(2 * p + 1).copied().unwrap_or(0);
-        *slot = pair(lo, hi);
-    }
-}
-
-/// Eight pairs from sixteen weights: `dst[p] = pair(src[2p], src[2p + 1])`.
-#[inline]
-fn widen16(dst: &mut [i32; 8], src: &[i8; 16]) {
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
-    super::conv_avx2::widen16(dst, src);
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
-    for (d, s) in dst.iter_mut().zip(src.chunks_exact(2)) {
-        *d = pair(s[0], s[1]);
-    }
-}
-
-/// `acc[c][j] += Σ_p x[p][2j]·w_lo[c][p] + x[p][2j+1]·w_hi[c][p]` over the first `np` pairs.
-#[inline]
-fn micro_kernel(xt: &XTile, wt: &WTile, np: usize, acc: &mut Acc) {
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
-    super::conv_avx2::micro_kernel(xt, wt, np, acc);
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
-    micro_kernel_portable(xt, wt, np, acc);
-}
-
-/// The portable micro-kernel (the same sums as the AVX2 one, in plain Rust).
-#[cfg_attr(all(target_arch = "x86_64", target_feature = "avx2"), allow(dead_code))]
-fn micro_kernel_portable(xt: &XTile, wt: &WTile, np: usize, acc: &mut Acc) {
-    for (xp, p) in xt[..np].iter().zip(0..) {
-        for (a, wc) in acc.iter_mut().zip(wt.iter()) {
-            let w = wc[p];
-            let (w0, w1) = (i32::from(w as i16), w >> 16);
-            for (aj, xj) in a.iter_mut().zip(xp.chunks_exact(2)) {
-                *aj += i32::from(xj[0]) * w0 + i32::from(xj[1]) * w1;
-            }
+        for (n, d) in dst[ja..jb].iter_mut().enumerate() {
+            *d = row[first + n * g.stride];
         }
     }
 }

@@ -43,9 +43,31 @@
 
 pub mod concat;
 pub mod conv;
-#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx2",
+    not(all(target_feature = "avx512vnni", target_feature = "avx512vl"))
+))]
 mod conv_avx2;
 mod conv_fast;
+/// The fast convolution's tile scheme in this build: the AVX-512 VNNI quads where the build
+/// enables them, else the `i16` pairs (AVX2 or portable micro-kernel).
+#[cfg(not(all(
+    target_arch = "x86_64",
+    target_feature = "avx512vnni",
+    target_feature = "avx512vl"
+)))]
+#[path = "conv_pairs.rs"]
+mod conv_tiles;
+/// The fast convolution's tile scheme in this build: the AVX-512 VNNI quads where the build
+/// enables them, else the `i16` pairs (AVX2 or portable micro-kernel).
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx512vnni",
+    target_feature = "avx512vl"
+))]
+#[path = "conv_vnni.rs"]
+mod conv_tiles;
 pub mod elementwise;
 pub mod graph;
 pub mod linalg;
@@ -53,6 +75,8 @@ pub mod lut;
 pub mod norm;
 pub mod pool;
 pub mod quant;
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+mod requant_avx2;
 pub mod resize;
 pub mod softmax;
 
