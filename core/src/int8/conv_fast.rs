@@ -197,6 +197,10 @@ pub(crate) fn conv<const CO: usize>(
 /// exact sums of an `r_len`-term reduction. With AVX2, eight at a time where the channel's
 /// parameters allow it (`requant_avx2.rs`, bit-identical).
 #[inline]
+#[cfg_attr(
+    not(all(target_arch = "x86_64", target_feature = "avx2")),
+    allow(unused_variables)
+)]
 fn requantize_row<const CO: usize>(
     q: &PerChannelQuant<'_, CO>,
     co: usize,
