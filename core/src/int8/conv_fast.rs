@@ -21,17 +21,23 @@
 //!
 //! * the **input tile** holds, per slot and column, the slot's `N` input values side by side
 //!   — an im2col tile, packed once per output-channel block. Each term's run of `TW` columns
-//!   is read straight from the input when it is whole (stride 1, away from the borders: most
-//!   of them) and gathered, with the padding taps set to `zp_in` (the real zero), otherwise;
-//!   the scheme then interleaves the `N` runs in its element form;
+//!   is read straight from the input when it is whole: for a tile whose taps are all inside
+//!   the image (stride 1) through a table of the terms' offsets built once per call
+//!   ([`pack_interior`]), else term by term ([`whole_run`]); a run that reaches into the
+//!   padding is cut from a padded copy of its input row ([`Window`], stride 1) or gathered
+//!   ([`gather_run`]), the padding taps reading `zp_in` (the real zero). The scheme then
+//!   interleaves the `N` runs in its element form;
 //! * the **weight tile** holds, per output channel of a register tile of `CT` channels and
-//!   per slot, the slot's `N` weights packed in one `i32`;
-//! * the **micro-kernel** multiplies them into `CT × TW` `i32` accumulators.
+//!   per slot, the slot's `N` weights packed in one `i32` (for quads: the weights' own bytes,
+//!   read in place);
+//! * the **micro-kernel** multiplies them into `CT × TW` `i32` accumulators;
+//! * the **output stage** requantizes a tile row of one channel at a time, eight lanes at
+//!   once with AVX2 (`requant_avx2.rs`, bit-identical to [`PerChannelQuant::output`]).
 //!
 //! Accumulators live in registers for a whole chunk and in a small per-block buffer
 //! (`CB` channels × `TW` columns) between chunks. Every buffer is a fixed-size stack
-//! array (under 20 KiB in all), so the kernel needs no arena and works for any geometry the
-//! typed wrappers accept.
+//! array (about 20 KiB in all with the quads), so the kernel needs no arena and works for any
+//! geometry the typed wrappers accept.
 //!
 //! # SIMD selection
 //!

@@ -50,8 +50,8 @@ pub mod conv;
 ))]
 mod conv_avx2;
 mod conv_fast;
-/// The fast convolution's tile scheme in this build: the AVX-512 VNNI quads where the build
-/// enables them, else the `i16` pairs (AVX2 or portable micro-kernel).
+// The fast convolution's tile scheme in this build: the AVX-512 VNNI quads where the build
+// enables them, else the `i16` pairs (AVX2 or portable micro-kernel).
 #[cfg(not(all(
     target_arch = "x86_64",
     target_feature = "avx512vnni",
@@ -59,8 +59,6 @@ mod conv_fast;
 )))]
 #[path = "conv_pairs.rs"]
 mod conv_tiles;
-/// The fast convolution's tile scheme in this build: the AVX-512 VNNI quads where the build
-/// enables them, else the `i16` pairs (AVX2 or portable micro-kernel).
 #[cfg(all(
     target_arch = "x86_64",
     target_feature = "avx512vnni",
