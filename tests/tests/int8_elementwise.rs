@@ -543,6 +543,53 @@ proptest! {
         resize_bilinear(&am, zps[2], &mut u, AlignCorners::False);
     }
 
+    /// The map-wide adds (which read both inputs' rescaled terms from per-call tables) give
+    /// exactly `AddQuant::add` of every element, on all 65 536 input pairs, for any parameters.
+    #[test]
+    fn map_adds_equal_the_scalar_add_on_every_pair(
+        zps in proptest::array::uniform5(any::<i8>()),
+        ls in prop_oneof![Just(ADD_LEFT_SHIFT), any::<i32>()],
+        r in proptest::array::uniform3(any_requant()),
+    ) {
+        let q = AddQuant {
+            a_zp: zps[0], b_zp: zps[1], output_zp: zps[2], left_shift: ls,
+            a: r[0], b: r[1], output: r[2], clamp: Clamp { min: zps[3].min(zps[4]), max: zps[3].max(zps[4]) },
+        };
+        // Row a, column b: every pair once.
+        let mut am = Box::new([[[0i8; 256]; 256]; 1]);
+        let mut bm = Box::new([[[0i8; 256]; 256]; 1]);
+        for i in 0..256 {
+            for j in 0..256 {
+                am[0][i][j] = (i as u8) as i8;
+                bm[0][i][j] = (j as u8) as i8;
+            }
+        }
+        let want: Vec<i8> = am.flat().iter().zip(bm.flat()).map(|(&a, &b)| q.add(a, b)).collect();
+        let mut inplace = am.clone();
+        add(&mut *inplace, &*bm, &q);
+        prop_assert_eq!(inplace.flat(), &want[..]);
+        let mut out = Box::new([[[0i8; 256]; 256]; 1]);
+        add_into(&*am, &*bm, &q, &mut *out);
+        prop_assert_eq!(out.flat(), &want[..]);
+        let mut px = am.clone();
+        add_pixel(&mut *px, &bm, &q);
+        prop_assert_eq!(px.flat(), &want[..]);
+        // Channel broadcast: channel c of a 256-channel 1×256 map adds b = c.
+        let mut ch = Box::new([[[0i8; 256]; 1]; 256]);
+        for plane in ch.iter_mut() {
+            for (i, v) in plane[0].iter_mut().enumerate() {
+                *v = (i as u8) as i8;
+            }
+        }
+        let bc: [i8; 256] = core::array::from_fn(|c| (c as u8) as i8);
+        add_channel(&mut *ch, &bc, &q);
+        for (c, plane) in ch.iter().enumerate() {
+            for (i, v) in plane[0].iter().enumerate() {
+                prop_assert_eq!(*v, q.add((i as u8) as i8, (c as u8) as i8));
+            }
+        }
+    }
+
     /// With the zero point at an extreme and all inputs at the other, everything saturates
     /// cleanly (|x − zp| = 255, the largest difference).
     #[test]

@@ -48,19 +48,64 @@ impl AddQuant {
     /// One output element.
     #[inline]
     pub const fn add(&self, a: i8, b: i8) -> i8 {
-        let ls = if self.left_shift < 0 {
+        self.finish(self.a_term(a).saturating_add(self.b_term(b)))
+    }
+
+    /// The left shift, clamped to `0..=23`.
+    const fn shift(&self) -> i32 {
+        if self.left_shift < 0 {
             0
         } else if self.left_shift > 23 {
             23
         } else {
             self.left_shift
-        };
-        // |x − zp| ≤ 255, so `· 2^ls` ≤ 255 · 2^23 < 2^31.
-        let a = (a as i32 - self.a_zp as i32) << ls;
-        let b = (b as i32 - self.b_zp as i32) << ls;
-        let sum = self.a.apply(a).saturating_add(self.b.apply(b));
+        }
+    }
+
+    /// `a`'s rescaled term of the sum. |x − zp| ≤ 255, so `· 2^ls` ≤ 255 · 2^23 < 2^31.
+    #[inline]
+    const fn a_term(&self, a: i8) -> i32 {
+        self.a.apply((a as i32 - self.a_zp as i32) << self.shift())
+    }
+
+    /// `b`'s rescaled term of the sum.
+    #[inline]
+    const fn b_term(&self, b: i8) -> i32 {
+        self.b.apply((b as i32 - self.b_zp as i32) << self.shift())
+    }
+
+    /// The output from the sum of both terms.
+    #[inline]
+    const fn finish(&self, sum: i32) -> i8 {
         self.clamp
             .apply(self.output.apply(sum).saturating_add(self.output_zp as i32))
+    }
+}
+
+/// Both inputs' rescaled terms for all 256 values of an `i8`, computed once per call: the
+/// input-side rescalings of an add depend on one byte each, so over a whole map they are two
+/// table reads instead of two 64-bit multiply-and-round steps per element. The same function
+/// values, so the same bits as [`AddQuant::add`] (tested).
+struct AddTable<'q> {
+    q: &'q AddQuant,
+    a: [i32; 256],
+    b: [i32; 256],
+}
+
+impl<'q> AddTable<'q> {
+    fn new(q: &'q AddQuant) -> Self {
+        let value = |i: usize| (i as u8) as i8;
+        AddTable {
+            q,
+            a: core::array::from_fn(|i| q.a_term(value(i))),
+            b: core::array::from_fn(|i| q.b_term(value(i))),
+        }
+    }
+
+    #[inline]
+    fn add(&self, a: i8, b: i8) -> i8 {
+        self.q
+            .finish(self.a[usize::from(a as u8)].saturating_add(self.b[usize::from(b as u8)]))
     }
 }
 
@@ -92,15 +137,22 @@ impl MulQuant {
 
 /// `a = a + b` (in place on `a`; the result has the output quantization of `q`).
 pub fn add<T: Flat<Elem = i8>>(a: &mut T, b: &T, q: &AddQuant) {
-    for (x, y) in a.flat_mut().iter_mut().zip(b.flat()) {
-        *x = q.add(*x, *y);
+    add_slices(a.flat_mut(), b.flat(), q);
+}
+
+/// `a = a + b` over slices (the common length).
+fn add_slices(a: &mut [i8], b: &[i8], q: &AddQuant) {
+    let t = AddTable::new(q);
+    for (x, y) in a.iter_mut().zip(b) {
+        *x = t.add(*x, *y);
     }
 }
 
 /// `out = a + b`.
 pub fn add_into<T: Flat<Elem = i8>>(a: &T, b: &T, q: &AddQuant, out: &mut T) {
+    let t = AddTable::new(q);
     for ((o, x), y) in out.flat_mut().iter_mut().zip(a.flat()).zip(b.flat()) {
-        *o = q.add(*x, *y);
+        *o = t.add(*x, *y);
     }
 }
 
@@ -124,9 +176,11 @@ pub fn add_channel<const C: usize, const H: usize, const W: usize>(
     v: &[i8; C],
     q: &AddQuant,
 ) {
+    let t = AddTable::new(q);
     for (plane, b) in x.iter_mut().zip(v) {
+        let bt = t.b[usize::from(*b as u8)];
         for p in plane.flat_mut() {
-            *p = q.add(*p, *b);
+            *p = q.finish(t.a[usize::from(*p as u8)].saturating_add(bt));
         }
     }
 }
@@ -150,8 +204,11 @@ pub fn add_pixel<const C: usize, const H: usize, const W: usize>(
     p: &Map<1, H, W, i8>,
     q: &AddQuant,
 ) {
+    let t = AddTable::new(q);
     for plane in x.iter_mut() {
-        add(plane, &p[0], q);
+        for (v, w) in plane.flat_mut().iter_mut().zip(p[0].flat()) {
+            *v = t.add(*v, *w);
+        }
     }
 }
 
