@@ -572,7 +572,7 @@ proptest! {
         add_into(&*am, &*bm, &q, &mut *out);
         prop_assert_eq!(out.flat(), &want[..]);
         let mut px = am.clone();
-        add_pixel(&mut *px, &bm, &q);
+        add_pixel(&mut px, &bm, &q);
         prop_assert_eq!(px.flat(), &want[..]);
         // Channel broadcast: channel c of a 256-channel 1×256 map adds b = c.
         let mut ch = Box::new([[[0i8; 256]; 1]; 256]);
@@ -582,7 +582,7 @@ proptest! {
             }
         }
         let bc: [i8; 256] = core::array::from_fn(|c| (c as u8) as i8);
-        add_channel(&mut *ch, &bc, &q);
+        add_channel(&mut ch, &bc, &q);
         for (c, plane) in ch.iter().enumerate() {
             for (i, v) in plane[0].iter().enumerate() {
                 prop_assert_eq!(*v, q.add((i as u8) as i8, (c as u8) as i8));
