@@ -93,27 +93,70 @@ pub fn resize_bilinear<
             "int8 resampling supports sides up to 65536"
         );
     };
-    // Column coordinates are the same for every row and channel: 4·WO bytes of stack.
-    let mut cols = [0u32; WO];
+    // Column taps are the same for every row and channel: 8·WO bytes of stack.
+    let mut cols = [(0u16, 0u16, 0i32); WO];
     for (ow, c) in cols.iter_mut().enumerate() {
-        *c = source_q15(ow, W, WO, mode);
+        let (w0, w1, fw) = taps(source_q15(ow, W, WO, mode), W);
+        // W ≤ 2^16 (checked above), so indices fit u16; fw < 2^15.
+        *c = (w0 as u16, w1 as u16, fw as i32);
     }
-    let zp = i64::from(zero_point);
+    let zp = i32::from(zero_point);
+    // Horizontally interpolated source rows, Q15: `(1 − fw)·(x₀ − zp) + fw·(x₁ − zp)`, at most
+    // 255·2^15 < 2^23 in magnitude (exact in i32). Two slots, keyed by source row: consecutive
+    // output rows share rows (the lower row of one pair is the upper row of the next), so each
+    // source row is interpolated once per channel instead of once per output pixel.
+    let mut rows = [[0i32; WO]; 2];
     for (plane_in, plane_out) in x.iter().zip(y.iter_mut()) {
+        let mut held = [usize::MAX; 2];
         for (oh, row_out) in plane_out.iter_mut().enumerate() {
             let (h0, h1, fh) = taps(source_q15(oh, H, HO, mode), H);
-            let (r0, r1) = (&plane_in[h0], &plane_in[h1]);
-            for (v, src) in row_out.iter_mut().zip(&cols) {
-                let (w0, w1, fw) = taps(*src, W);
-                let p = |r: &[i8; W], i: usize| i64::from(r[i]) - zp;
-                // Q15 · 255 < 2^23 per row, Q30 · 255 < 2^38 in total: exact in i64.
-                let top = (ONE - fw) * p(r0, w0) + fw * p(r0, w1);
-                let bottom = (ONE - fw) * p(r1, w0) + fw * p(r1, w1);
-                let sum = (ONE - fh) * top + fh * bottom;
-                let r = rounding_shift_right_i64(sum, 2 * WEIGHT_FRAC_BITS) + zp;
+            let s0 = slot(&mut held, &mut rows, h0, h1, |dst| {
+                interpolate(&plane_in[h0], &cols, zp, dst)
+            });
+            let s1 = slot(&mut held, &mut rows, h1, h0, |dst| {
+                interpolate(&plane_in[h1], &cols, zp, dst)
+            });
+            let (top, bottom) = (&rows[s0], &rows[s1]);
+            for ((v, &t), &b) in row_out.iter_mut().zip(top.iter()).zip(bottom.iter()) {
+                // Q30 · 255 < 2^38: exact in i64.
+                let sum = (ONE - fh) * i64::from(t) + fh * i64::from(b);
+                let r = rounding_shift_right_i64(sum, 2 * WEIGHT_FRAC_BITS) + i64::from(zp);
                 // |r − zp| ≤ 255, so the narrowing is exact before saturation.
                 *v = saturate_i8(r as i32);
             }
         }
+    }
+}
+
+/// The slot holding source row `want`, filling one (not the one holding `keep`) with `fill`
+/// if neither holds it.
+fn slot<const WO: usize>(
+    held: &mut [usize; 2],
+    rows: &mut [[i32; WO]; 2],
+    want: usize,
+    keep: usize,
+    fill: impl FnOnce(&mut [i32; WO]),
+) -> usize {
+    if let Some(s) = held.iter().position(|&h| h == want) {
+        return s;
+    }
+    let s = usize::from(held[0] == keep);
+    fill(&mut rows[s]);
+    held[s] = want;
+    s
+}
+
+/// One source row interpolated at every output column, Q15 relative to the zero point.
+fn interpolate<const W: usize, const WO: usize>(
+    row: &[i8; W],
+    cols: &[(u16, u16, i32); WO],
+    zp: i32,
+    dst: &mut [i32; WO],
+) {
+    const ONE32: i32 = 1 << WEIGHT_FRAC_BITS;
+    for (d, &(w0, w1, fw)) in dst.iter_mut().zip(cols.iter()) {
+        let p0 = i32::from(row[usize::from(w0)]) - zp;
+        let p1 = i32::from(row[usize::from(w1)]) - zp;
+        *d = (ONE32 - fw) * p0 + fw * p1;
     }
 }
