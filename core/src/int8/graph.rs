@@ -868,6 +868,9 @@ pub fn conv1x1_tokens<const CO: usize, const CI: usize, const H: usize, const W:
     }
 }
 
+/// Largest region whose attention-weighted sum is exact in `i32`: `⌊(2³¹ − 1) / 255²⌋` terms.
+const EXACT_I32_TERMS: usize = (i32::MAX / (255 * 255)) as usize;
+
 /// Integer non-local attention over a rectangular region, one query at a time (the int8 twin
 /// of the f32 `region_attention`): for each pixel `n` of the region, scores
 /// `requant(Σ_j (q[n][j] − zq)(k[m][j] − zk))` over the region's pixels `m` (row-major) into
@@ -890,6 +893,10 @@ pub fn region_attention_q(
     let plane = t.h * t.w;
     let width = cols.len();
     let n_region = rows.len() * width;
+    if n_region == 0 {
+        // No queries (and no keys): nothing to emit.
+        return Ok(());
+    }
     let available = scores.len();
     let scores = scores.get_mut(..n_region).ok_or(Error::ArenaTooSmall {
         needed: n_region,
@@ -915,10 +922,11 @@ pub fn region_attention_q(
         for qx in cols.clone() {
             let n = qy * t.w + qx;
             let qv = t.q.get(n * cr..(n + 1) * cr).ok_or(Error::PlanOverlap)?;
-            for (i, s) in scores.iter_mut().enumerate() {
-                let m = (rows.start + i / width) * t.w + cols.start + i % width;
-                let kv = t.k.get(m * cr..(m + 1) * cr).ok_or(Error::PlanOverlap)?;
-                *s = score_q.output(dot_slices(qv, zq, kv, zk));
+            for (ry, srow) in rows.clone().zip(scores.chunks_exact_mut(width)) {
+                for (m, s) in (ry * t.w + cols.start..).zip(srow.iter_mut()) {
+                    let kv = t.k.get(m * cr..(m + 1) * cr).ok_or(Error::PlanOverlap)?;
+                    *s = score_q.output(dot_slices(qv, zq, kv, zk));
+                }
             }
             probe(pr, a.score, scores);
             softmax_in_place(scores, a.exp);
@@ -926,15 +934,29 @@ pub fn region_attention_q(
                 let vc =
                     t.v.get(c * plane..(c + 1) * plane)
                         .ok_or(Error::PlanOverlap)?;
-                let mut acc = 0i64;
-                for (r, ry) in rows.clone().enumerate() {
-                    let vrow = &vc[ry * t.w + cols.start..ry * t.w + cols.end];
-                    let prow = &scores[r * width..(r + 1) * width];
-                    for (v, p) in vrow.iter().zip(prow) {
-                        acc += i64::from((i32::from(*v) - i32::from(zv)) * (i32::from(*p) + 128));
+                // Each term is at most 255·255 in magnitude: a region of up to
+                // `EXACT_I32_TERMS` keys sums exactly in i32 (a vectorisable loop); larger
+                // regions in i64, saturated to i32 at the end as before.
+                let term = |v: &i8, p: &i8| (i32::from(*v) - i32::from(zv)) * (i32::from(*p) + 128);
+                let acc = if n_region <= EXACT_I32_TERMS {
+                    let mut acc = 0i32;
+                    for (ry, prow) in rows.clone().zip(scores.chunks_exact(width)) {
+                        let vrow = &vc[ry * t.w + cols.start..ry * t.w + cols.end];
+                        for (v, p) in vrow.iter().zip(prow) {
+                            acc += term(v, p);
+                        }
                     }
-                }
-                let acc = acc.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+                    acc
+                } else {
+                    let mut acc = 0i64;
+                    for (ry, prow) in rows.clone().zip(scores.chunks_exact(width)) {
+                        let vrow = &vc[ry * t.w + cols.start..ry * t.w + cols.end];
+                        for (v, p) in vrow.iter().zip(prow) {
+                            acc += i64::from(term(v, p));
+                        }
+                    }
+                    acc.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+                };
                 emit(c, n, attn_q.output(acc));
             }
         }
