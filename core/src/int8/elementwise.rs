@@ -107,6 +107,52 @@ impl<'q> AddTable<'q> {
         self.q
             .finish(self.a[usize::from(a as u8)].saturating_add(self.b[usize::from(b as u8)]))
     }
+
+    /// The output stage as eight-lane AVX2 arithmetic, when it is exactly [`AddQuant::finish`]:
+    /// the two terms' sum cannot saturate (so the scalar `saturating_add` is a plain add) and
+    /// [`RowQuant`] accepts the output requantization (it is `PerChannelQuant::output` with no
+    /// bias, which `finish` is; see `requant_avx2`).
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    fn vector_stage(&self) -> Option<super::requant_avx2::RowQuant> {
+        let largest = |t: &[i32; 256]| t.iter().map(|v| i64::from(*v).abs()).max().unwrap_or(0);
+        let bound = largest(&self.a) + largest(&self.b);
+        if bound > i64::from(i32::MAX) {
+            return None;
+        }
+        let pq = super::quant::PerChannelQuant {
+            input_zp: 0,
+            output_zp: self.q.output_zp,
+            multiplier: &[self.q.output.multiplier],
+            shift: &[self.q.output.shift],
+            bias: None,
+            clamp: self.q.clamp,
+        };
+        super::requant_avx2::RowQuant::new(&pq, 0, 0, bound)
+    }
+
+    /// `a = a + b` over the common length.
+    fn add_slices(&self, a: &mut [i8], b: &[i8]) {
+        let n = a.len().min(b.len());
+        let (a, b) = (&mut a[..n], &b[..n]);
+        #[allow(unused_mut)]
+        let mut done = 0;
+        #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+        if let Some(stage) = self.vector_stage() {
+            for (ac, bc) in a.chunks_exact_mut(8).zip(b.chunks_exact(8)) {
+                let sums: [i32; 8] = core::array::from_fn(|j| {
+                    self.a[usize::from(ac[j] as u8)] + self.b[usize::from(bc[j] as u8)]
+                });
+                // Outputs are clamped into the int8 range: the narrowing is exact.
+                for (o, v) in ac.iter_mut().zip(stage.apply(sums)) {
+                    *o = v as i8;
+                }
+            }
+            done = n / 8 * 8;
+        }
+        for (x, y) in a[done..].iter_mut().zip(&b[done..]) {
+            *x = self.add(*x, *y);
+        }
+    }
 }
 
 /// Parameters of `out = a · b` (TFLite's `ArithmeticParams` for int8 `Mul`).
@@ -142,10 +188,7 @@ pub fn add<T: Flat<Elem = i8>>(a: &mut T, b: &T, q: &AddQuant) {
 
 /// `a = a + b` over slices (the common length).
 fn add_slices(a: &mut [i8], b: &[i8], q: &AddQuant) {
-    let t = AddTable::new(q);
-    for (x, y) in a.iter_mut().zip(b) {
-        *x = t.add(*x, *y);
-    }
+    AddTable::new(q).add_slices(a, b);
 }
 
 /// `out = a + b`.
@@ -206,9 +249,7 @@ pub fn add_pixel<const C: usize, const H: usize, const W: usize>(
 ) {
     let t = AddTable::new(q);
     for plane in x.iter_mut() {
-        for (v, w) in plane.flat_mut().iter_mut().zip(p[0].flat()) {
-            *v = t.add(*v, *w);
-        }
+        t.add_slices(plane.flat_mut(), p[0].flat());
     }
 }
 
