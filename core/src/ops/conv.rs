@@ -47,23 +47,19 @@ impl<const S: usize, const P: usize, const D: usize, const G: usize> Conv2d<S, P
         y: &mut Map<CO, HO, WO>,
     ) {
         let geom = const { Geometry::checked((S, P, D, G), (CI, H, W), (CO, HO, WO), CIG, K) };
-        if super::conv_fast::applies(&geom) {
-            super::conv_fast::conv(
-                &geom,
-                x.flat(),
-                w.flat(),
-                bias.map(|b| &b[..]),
-                y.flat_mut(),
-            );
+        // Depthwise convolutions stay on the direct kernel (see `conv_fast::applies`).
+        let kernel = if super::conv_fast::applies(&geom) {
+            super::conv_fast::conv
         } else {
-            conv_kernel(
-                &geom,
-                x.flat(),
-                w.flat(),
-                bias.map(|b| &b[..]),
-                y.flat_mut(),
-            );
-        }
+            conv_kernel
+        };
+        kernel(
+            &geom,
+            x.flat(),
+            w.flat(),
+            bias.map(|b| &b[..]),
+            y.flat_mut(),
+        );
     }
 
     /// The same convolution on the reference kernel (direct, one output channel at a time, in
