@@ -1,13 +1,13 @@
 //! The fast int8 convolution (`Conv2dQ::forward`: blocked implicit GEMM; AVX-512 VNNI quads
-//! when the build enables `avx512vnni` + `avx512vl`, else AVX2 pairs when it enables AVX2, else
-//! the portable pairs) against the reference kernel
+//! when the build enables `avx512vnni` + `avx512vl`, else AVX2 pairs when it enables AVX2, NEON
+//! pairs on aarch64, else the portable pairs) against the reference kernel
 //! (`Conv2dQ::forward_reference`): the same bits on every geometry the networks use and on
 //! property-test shapes, with random data, zero points, multipliers, biases and clamps, and at
 //! the extremes of the value ranges (the longest reductions with every term at its maximum).
 //!
 //! Which micro-kernel ran is `hepaseg_core::int8::conv::SIMD_PATH`; CI runs this file in the
-//! default build (portable), with `-C target-feature=+avx2` and, on a CPU with VNNI, with
-//! the AVX-512 VNNI features.
+//! default build (portable), with `-C target-feature=+avx2`, on a CPU with VNNI with the
+//! AVX-512 VNNI features, and (where the tools are installed) for aarch64 under qemu.
 
 #[macro_use]
 mod conv_geometries;

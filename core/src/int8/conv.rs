@@ -25,7 +25,8 @@ use crate::tensor::{ConvWeight, Flat, Map};
 /// The SIMD path of the fast convolution kernel in this build: `"avx512-vnni"` when compiled
 /// with AVX-512 VNNI and VL enabled on x86_64 (`-C target-cpu=native` on such a CPU), else
 /// `"avx2"` with AVX2 enabled (`-C target-cpu=native` / `-C target-feature=+avx2`), else
-/// `"portable"` (see `int8::conv_fast` (private)'s module documentation).
+/// `"neon"` on aarch64 with NEON (every aarch64 Linux target), else `"portable"` (see
+/// `int8::conv_fast` (private)'s module documentation).
 pub const SIMD_PATH: &str = if cfg!(all(
     target_arch = "x86_64",
     target_feature = "avx512vnni",
@@ -34,6 +35,8 @@ pub const SIMD_PATH: &str = if cfg!(all(
     "avx512-vnni"
 } else if cfg!(all(target_arch = "x86_64", target_feature = "avx2")) {
     "avx2"
+} else if cfg!(all(target_arch = "aarch64", target_feature = "neon")) {
+    "neon"
 } else {
     "portable"
 };

@@ -46,7 +46,8 @@
 //! * x86_64 with `target_feature`s `avx512vnni` and `avx512vl` (`-C target-cpu=native` on
 //!   such a CPU): quads of unsigned bytes × signed bytes, `vpdpbusd` (`conv_vnni.rs`);
 //! * else pairs of `i16` (`conv_pairs.rs`): with `avx2` on x86_64 the `vpmaddwd`
-//!   micro-kernel of `conv_avx2.rs`, otherwise a portable loop over the same tiles.
+//!   micro-kernel of `conv_avx2.rs`, on aarch64 with `neon` the `smlal` micro-kernel of
+//!   `conv_neon.rs`, otherwise a portable loop over the same tiles.
 //!
 //! `int8/mod.rs` compiles the chosen scheme as the module `conv_tiles`.
 //!

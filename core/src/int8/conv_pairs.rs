@@ -1,6 +1,7 @@
 //! The pair tiles of the fast int8 convolution (`int8::conv_fast`) for builds without VNNI:
 //! reduction terms taken two at a time as `i16`, multiplied by `vpmaddwd` on AVX2 (in
-//! `conv_avx2.rs`) or by the portable loop here.
+//! `conv_avx2.rs`), by `smlal` on aarch64 NEON (in `conv_neon.rs`) or by the portable loop
+//! here.
 //!
 //! * **Input tile**: per pair and column, the two terms' `x − zp_in` as `i16` side by side
 //!   (`[x_r(ow), x_r+1(ow)]`; a tap in the padding reads `zp_in`, i.e. 0).
@@ -110,12 +111,23 @@ fn widen16(dst: &mut [i32; 8], src: &[i8; 16]) {
 fn micro_kernel(xt: &XTile, wt: &WTile, np: usize, acc: &mut Acc) {
     #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
     super::conv_avx2::micro_kernel(xt, wt, np, acc);
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    super::conv_neon::micro_kernel(xt, wt, np, acc);
+    #[cfg(not(any(
+        all(target_arch = "x86_64", target_feature = "avx2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    )))]
     micro_kernel_portable(xt, wt, np, acc);
 }
 
-/// The portable micro-kernel (the same sums as the AVX2 one, in plain Rust).
-#[cfg_attr(all(target_arch = "x86_64", target_feature = "avx2"), allow(dead_code))]
+/// The portable micro-kernel (the same sums as the AVX2 and NEON ones, in plain Rust).
+#[cfg_attr(
+    any(
+        all(target_arch = "x86_64", target_feature = "avx2"),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ),
+    allow(dead_code)
+)]
 fn micro_kernel_portable(xt: &XTile, wt: &WTile, np: usize, acc: &mut Acc) {
     for (xp, p) in xt[..np].iter().zip(0..) {
         for (a, wc) in acc.iter_mut().zip(wt.iter()) {

@@ -50,8 +50,10 @@ pub mod conv;
 ))]
 mod conv_avx2;
 mod conv_fast;
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+mod conv_neon;
 // The fast convolution's tile scheme in this build: the AVX-512 VNNI quads where the build
-// enables them, else the `i16` pairs (AVX2 or portable micro-kernel).
+// enables them, else the `i16` pairs (AVX2, NEON or portable micro-kernel).
 #[cfg(not(all(
     target_arch = "x86_64",
     target_feature = "avx512vnni",
