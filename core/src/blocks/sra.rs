@@ -16,10 +16,11 @@
 use super::unit::conv_macs;
 use crate::arena::{f32_bytes, map_bytes, max, Scratch};
 use crate::error::Error;
+use crate::ops::attention_tiles::{self, TILE};
 use crate::ops::{self, Conv2d, LN_EPS};
 use crate::param_struct;
 use crate::params::{ConvBias, Linear, Ln};
-use crate::tensor::{mat_ref, Flat, Tokens};
+use crate::tensor::{mat_ref, Flat, Mat, Tokens};
 
 param_struct! {
     /// Parameters of an SRA on `C` features (`C2 = 2C`); `REDUCE` (= `SR > 1`) says whether it
@@ -67,7 +68,8 @@ impl<
     /// Whether keys/values come from a spatially reduced map.
     pub const REDUCE: bool = SR > 1;
     /// Keys/values, plus the larger of (the map view, reduced map and reduced tokens when
-    /// reducing) and (the keys transposed, one query, one row of scores, one attention output).
+    /// reducing) and (the keys transposed, and a tile of queries, score rows and attention
+    /// outputs).
     pub const SCRATCH_BYTES: usize = f32_bytes(NK * 2 * C)
         + max(
             if SR > 1 {
@@ -75,7 +77,7 @@ impl<
             } else {
                 0
             },
-            f32_bytes(2 * C + NK + C * NK),
+            f32_bytes(TILE * (2 * C + NK) + C * NK),
         );
     /// q, the reduction conv, kv, the attention products and proj.
     pub const MACS: u64 = ((H * W * C * C) as u64)
@@ -142,41 +144,63 @@ impl<
                 row[k] = v;
             }
         }
-        let q = scratch.take_mat::<1, C>()?;
-        let out = scratch.take_mat::<1, C>()?;
-        let scores = scratch.take_f32(NK)?;
-        let d = C / HEADS;
-        // PyTorch multiplies the f32 scores by the Python float head_dim ** -0.5.
-        let scale = (1.0 / libm::sqrt(d as f64)) as f32;
-        for (xn, yn) in x.iter().zip(y.iter_mut()) {
-            ops::linear(core::array::from_ref(xn), p.q.weight, Some(p.q.bias), q);
-            for h in 0..HEADS {
-                let heads = h * d..(h + 1) * d;
-                scores.fill(0.0);
-                for (&qi, kt_i) in q[0][heads.clone()].iter().zip(&kt[heads.clone()]) {
-                    for (s, &k) in scores.iter_mut().zip(kt_i) {
-                        *s += qi * k;
-                    }
-                }
-                for s in scores.iter_mut() {
-                    *s *= scale;
-                }
-                ops::softmax_in_place(scores);
-                let oh = &mut out[0][heads.clone()];
-                oh.fill(0.0);
-                for (a, kvm) in scores.iter().zip(kv) {
-                    for (o, v) in oh.iter_mut().zip(&kvm[C + h * d..C + (h + 1) * d]) {
-                        *o += a * v;
-                    }
-                }
-            }
-            ops::linear(
-                out,
-                p.proj.weight,
-                Some(p.proj.bias),
+        let q = scratch.take_mat::<TILE, C>()?;
+        let out = scratch.take_mat::<TILE, C>()?;
+        let scores = scratch.take_mat::<TILE, NK>()?;
+        let (xs, x_rest) = x.as_chunks::<TILE>();
+        let (ys, y_rest) = y.as_chunks_mut::<TILE>();
+        for (xt, yt) in xs.iter().zip(ys) {
+            Self::attend(p, xt, yt, kt, kv, q, out, scores);
+        }
+        // The last N mod TILE queries one at a time (same arithmetic).
+        let (q, out, scores) = (
+            q.first_chunk_mut::<1>().ok_or(Error::PlanOverlap)?,
+            out.first_chunk_mut::<1>().ok_or(Error::PlanOverlap)?,
+            scores.first_chunk_mut::<1>().ok_or(Error::PlanOverlap)?,
+        );
+        for (xn, yn) in x_rest.iter().zip(y_rest) {
+            Self::attend(
+                p,
+                core::array::from_ref(xn),
                 core::array::from_mut(yn),
+                kt,
+                kv,
+                q,
+                out,
+                scores,
             );
         }
         Ok(())
+    }
+
+    /// Attention of a tile of `T` (layer-normed) tokens: `y = proj(heads(q(x)))`, with `q`,
+    /// `out` and `scores` as workspace.
+    #[allow(clippy::too_many_arguments)]
+    fn attend<const C2: usize, const T: usize, const REDUCE: bool>(
+        p: &SraParams<'_, C, C2, SR, REDUCE>,
+        x: &[[f32; C]; T],
+        y: &mut [[f32; C]; T],
+        kt: &Mat<C, NK>,
+        kv: &Tokens<NK, C2>,
+        q: &mut [[f32; C]; T],
+        out: &mut [[f32; C]; T],
+        scores: &mut [[f32; NK]; T],
+    ) {
+        let d = C / HEADS;
+        // PyTorch multiplies the f32 scores by the Python float head_dim ** -0.5.
+        let scale = (1.0 / libm::sqrt(d as f64)) as f32;
+        ops::linear(x, p.q.weight, Some(p.q.bias), q);
+        for h in 0..HEADS {
+            let heads = h * d..(h + 1) * d;
+            attention_tiles::scores(q, heads.clone(), kt, scores);
+            for row in scores.iter_mut() {
+                for s in row.iter_mut() {
+                    *s *= scale;
+                }
+                ops::softmax_in_place(row);
+            }
+            attention_tiles::weighted_values(scores, kv, C + h * d..C + (h + 1) * d, h * d, out);
+        }
+        ops::linear(out, p.proj.weight, Some(p.proj.bias), y);
     }
 }

@@ -70,12 +70,14 @@ pub fn sigmoid(x: &mut impl Flat<Elem = f32>) {
     }
 }
 
-/// Exact GELU, `x · Φ(x) = ½x(1 + erf(x/√2))` (not the tanh approximation).
+/// Exact GELU, `x · Φ(x) = ½x(1 + erf(x/√2))` (not the tanh approximation). `erf` is
+/// `libm::erff` bit for bit, in a branch-free form ([`super::erf`]).
+#[inline]
 pub fn gelu_scalar(x: f32) -> f32 {
-    0.5 * x * (1.0 + libm::erff(x * core::f32::consts::FRAC_1_SQRT_2))
+    0.5 * x * (1.0 + super::erf::erff(x * core::f32::consts::FRAC_1_SQRT_2))
 }
 
-/// `x = GELU(x)` element-wise (exact erf form).
+/// `x = GELU(x)` element-wise (exact erf form; one vectorisable pass).
 pub fn gelu(x: &mut impl Flat<Elem = f32>) {
     for v in x.flat_mut() {
         *v = gelu_scalar(*v);

@@ -10,6 +10,7 @@
 //! gives the same bits everywhere.
 
 pub mod activation;
+pub(crate) mod attention_tiles;
 pub mod concat;
 pub mod conv;
 pub(crate) mod conv_fast;
@@ -21,6 +22,8 @@ pub(crate) mod conv_fast;
 mod conv_fma;
 pub(crate) mod conv_geometry;
 pub mod elementwise;
+mod erf;
+mod lane8;
 pub mod linalg;
 pub mod norm;
 pub mod pool;
