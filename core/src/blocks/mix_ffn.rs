@@ -7,8 +7,9 @@
 //! two planes of scratch instead of two `CH × H × W` maps, and every output is still summed in
 //! the order a plain `Linear(CH, C)` uses (hidden index ascending, then the bias). fc1 reads the
 //! tokens as a channel-major map (one transposed copy, `C × H × W` of scratch), so each hidden
-//! plane is `C` vector multiply–adds over the whole plane, each token still summing its terms
-//! in feature order, then the bias.
+//! plane is vector multiply–adds over 32 pixels at a time, kept in registers across the `C`
+//! features ([`ops::linalg::mix_channels`]), each token still summing its terms in feature
+//! order, then the bias.
 
 use crate::arena::{map_bytes, Scratch};
 use crate::error::Error;
@@ -54,12 +55,7 @@ impl<const C: usize, const CH: usize, const H: usize, const W: usize> MixFfn<C, 
         }
         for (j, (w1, b1)) in p.fc1.weight.iter().zip(p.fc1.bias).enumerate() {
             let plane = pre.flat_mut();
-            plane.fill(0.0);
-            for (&wi, xi) in w1.iter().zip(xmap.iter()) {
-                for (v, &xv) in plane.iter_mut().zip(xi.flat()) {
-                    *v += xv * wi;
-                }
-            }
+            ops::linalg::mix_channels(xmap, w1, plane);
             for v in plane.iter_mut() {
                 *v += b1;
             }

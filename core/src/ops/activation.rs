@@ -25,7 +25,8 @@ pub(crate) fn exp_nonpositive(x: f32) -> f32 {
     const ROUND: f32 = 12_582_912.0; // 1.5 · 2²³
     const MIN: f32 = -104.0; // below ln(2⁻¹⁴⁹): e^x rounds to 0
     let xc = x.clamp(MIN, 0.0);
-    let n = (xc * LOG2E + ROUND) - ROUND;
+    let t = xc * LOG2E + ROUND;
+    let n = t - ROUND;
     let r = (xc - n * LN2_HI) - n * LN2_LO;
     let p = ((((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2)
         * r
@@ -38,7 +39,10 @@ pub(crate) fn exp_nonpositive(x: f32) -> f32 {
         + 1.0;
     // 2^n for n in −150..=0 as 2^h · 2^(n−h), h = ⌊n/2⌋: both factors normal (exponent
     // field + 127 ≥ 52), the product exact while it stays normal and rounded once below.
-    let ni = n as i32;
+    // n as an integer, read from t's mantissa (t = 1.5·2²³ + n, one binade, ulp 1): the value
+    // of `n as i32`, without a float-to-int conversion (whose saturation rules keep a compiler
+    // from vectorising it).
+    let ni = (t.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
     let h = ni >> 1;
     let s1 = f32::from_bits(((h + 127) as u32) << 23);
     let s2 = f32::from_bits(((ni - h + 127) as u32) << 23);

@@ -18,7 +18,7 @@ pub enum Axis {
 /// The exponentials ([`exp_nonpositive`]: every argument is `x − max ≤ 0`) are one vectorisable
 /// pass; their sum is taken in [`crate::ops::linalg`]'s fixed lane order (against ones).
 pub fn softmax_in_place(v: &mut [f32]) {
-    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let max = max_lanes(v);
     for x in v.iter_mut() {
         *x = exp_nonpositive(*x - max);
     }
@@ -27,6 +27,23 @@ pub fn softmax_in_place(v: &mut [f32]) {
     for x in v.iter_mut() {
         *x *= inv;
     }
+}
+
+/// The largest element (NaNs ignored; −∞ for an empty or all-NaN slice), over 16 lanes: the
+/// maximum does not depend on the order it is taken in, so this is the value of a left-to-right
+/// fold (up to the sign of a zero maximum, which `x − max` cannot tell apart: `x − 0 = x − (−0)`
+/// for every `x` but −0, and `e^±0 = 1`), without its chain of dependent comparisons.
+fn max_lanes(v: &[f32]) -> f32 {
+    let mut m = [f32::NEG_INFINITY; 16];
+    let (chunks, tail) = v.as_chunks::<16>();
+    for c in chunks {
+        for (m, &x) in m.iter_mut().zip(c) {
+            *m = m.max(x);
+        }
+    }
+    m.iter()
+        .chain(tail)
+        .fold(f32::NEG_INFINITY, |a, &x| a.max(x))
 }
 
 /// Softmax of a matrix over the chosen axis, in place.
