@@ -5,9 +5,10 @@
 #[macro_use]
 mod int8_support;
 
+use hepaseg_core::int8::linalg::{dot_slices, head_scores, transpose_keys, weighted_values};
 use hepaseg_core::int8::norm::{LayerNormQuant, MAX_FEATURES};
 use hepaseg_core::int8::quant::layer_norm_params;
-use hepaseg_core::int8::softmax::{OUTPUT_SCALE_LOG2, OUTPUT_ZERO_POINT};
+use hepaseg_core::int8::softmax::{Divisor, OUTPUT_SCALE_LOG2, OUTPUT_ZERO_POINT};
 use hepaseg_core::int8::{
     build_exp_table, layer_norm, softmax, softmax_in_place, QuantParams, Requant,
 };
@@ -319,5 +320,141 @@ proptest! {
             gamma_multiplier: &m1, gamma_shift: &s1, beta: &b1,
         };
         layer_norm(&mut w, &q);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Same bits as the straightforward forms: the softmax's shared divisor and the attention's
+// transposed-key scores and key-by-key weighted sums
+// ---------------------------------------------------------------------------------------------
+
+/// The softmax as it was before [`Divisor`]: one `checked_div` per element.
+fn softmax_dividing(v: &mut [i8], t: &[i32; 256]) {
+    let Some(max) = v.iter().copied().max() else {
+        return;
+    };
+    let e = |x: i8| t[usize::from((i32::from(max) - i32::from(x)) as u8)].max(0) as u64;
+    let sum = v.iter().fold(0u64, |s, x| s.saturating_add(e(*x)));
+    if sum == 0 {
+        v.fill(OUTPUT_ZERO_POINT);
+        return;
+    }
+    for x in v.iter_mut() {
+        let q = e(*x)
+            .saturating_mul(512)
+            .saturating_add(sum)
+            .checked_div(sum.saturating_mul(2))
+            .unwrap_or(0);
+        *x = (q.min(255) as i32 + i32::from(OUTPUT_ZERO_POINT)) as i8;
+    }
+}
+
+#[test]
+fn divisor_hand_cases_and_extremes() {
+    let ds = [
+        1u64,
+        2,
+        3,
+        7,
+        255,
+        256,
+        1 << 20,
+        (1 << 32) - 1,
+        1 << 32,
+        (1 << 63) + 1,
+    ];
+    let ns = [0u64, 1, 2, 511, 512, 1 << 40, u64::MAX - 1, u64::MAX];
+    for d in ds.into_iter().chain([u64::MAX - 1, u64::MAX]) {
+        let div = Divisor::new(d);
+        for n in ns.into_iter().chain([
+            d - 1,
+            d,
+            d.wrapping_add(1),
+            d.wrapping_mul(2).wrapping_sub(1),
+            d.wrapping_mul(3),
+        ]) {
+            assert_eq!(div.div(n), n / d, "{n} / {d}");
+        }
+    }
+    assert_eq!(Divisor::new(0).div(17), 17, "0 counts as 1");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+    #[test]
+    fn divisor_is_exact_division(n in any::<u64>(), d in 1u64.., small in 1u64..100_000) {
+        prop_assert_eq!(Divisor::new(d).div(n), n / d);
+        prop_assert_eq!(Divisor::new(small).div(n), n / small);
+        prop_assert_eq!(Divisor::new(small).div(n >> 24), (n >> 24) / small);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+    #[test]
+    fn softmax_equals_one_division_per_element(
+        v in proptest::collection::vec(any::<i8>(), 0..300),
+        table in proptest::collection::vec(any::<i32>(), 256),
+        scale in 1e-4f64..2.0,
+    ) {
+        // A corrupt table (any i32) and a valid one.
+        let t: [i32; 256] = table.try_into().unwrap();
+        for t in [t, build_exp_table(scale)] {
+            let (mut fast, mut slow) = (v.clone(), v.clone());
+            softmax_in_place(&mut fast, &t);
+            softmax_dividing(&mut slow, &t);
+            prop_assert_eq!(fast, slow);
+        }
+    }
+
+    #[test]
+    fn attention_head_sums_equal_dot_products(
+        seed in any::<u64>(),
+        heads in 1usize..5,
+        extreme in any::<bool>(),
+        zps in proptest::array::uniform3(any::<i8>()),
+    ) {
+        // 24 keys of 2·C = 2·heads·d columns (keys, then values), d = 3 (a remainder after
+        // the four-term passes) or 16 (the networks' heads); one query row.
+        const NK: usize = 24;
+        const C2: usize = 2 * 4 * 16;
+        let d = if seed % 2 == 0 { 3 } else { 16 };
+        let c = heads * d;
+        let mut kv: Mat<NK, C2, i8> = [[0; C2]; NK];
+        let mut q = vec![0i8; c];
+        let mut p = [0i8; NK];
+        let mut r = seed;
+        let mut next = || {
+            r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let v = (r >> 56) as i8;
+            if extreme { if v < 0 { i8::MIN } else { i8::MAX } } else { v }
+        };
+        kv.flat_mut().iter_mut().for_each(|v| *v = next());
+        q.iter_mut().for_each(|v| *v = next());
+        p.iter_mut().for_each(|v| *v = next());
+        let [zq, zk, zv] = zps;
+        // Keys: columns 0..c (heads of d); values: the d columns after c of each head.
+        let mut kt = vec![0i16; C2 / 2 * NK];
+        transpose_keys(&kv, zk, &mut kt);
+        let mut sums = [0i32; NK];
+        let mut hs = vec![0i32; d];
+        for h in 0..heads {
+            let cols = h * d..(h + 1) * d;
+            head_scores(&q[cols.clone()], zq, &kt[h * d * NK..], &mut sums);
+            for (m, s) in sums.iter().enumerate() {
+                prop_assert_eq!(*s, dot_slices(&q[cols.clone()], zq, &kv[m][cols.clone()], zk));
+            }
+            let vcols = c + h * d..c + (h + 1) * d;
+            weighted_values(&p, &kv, vcols.clone(), zv, &mut hs);
+            for (j, s) in hs.iter().enumerate() {
+                let want: i64 = (0..NK)
+                    .map(|m| {
+                        (i64::from(kv[m][vcols.start + j]) - i64::from(zv))
+                            * (i64::from(p[m]) + 128)
+                    })
+                    .sum();
+                prop_assert_eq!(i64::from(*s), want);
+            }
+        }
     }
 }

@@ -131,3 +131,93 @@ pub fn matmul_at<const K: usize, const M: usize, const N: usize>(
         }
     }
 }
+
+/// Keys of every attention head, transposed and offset for [`head_scores`]: `kt[j·NK + m] =
+/// k[m][j] − zk` for the first `C2 / 2` columns of `kv` (the keys; the values follow), so that
+/// one query's scores against all keys are `NK`-wide vector steps instead of `NK` short dot
+/// products. `kt` must hold `C2 / 2 · NK` values (fewer: only the first rows are written).
+pub fn transpose_keys<const NK: usize, const C2: usize>(
+    kv: &Mat<NK, C2, i8>,
+    zk: i8,
+    kt: &mut [i16],
+) {
+    if NK == 0 {
+        return;
+    }
+    for (j, row) in kt.chunks_exact_mut(NK).take(C2 / 2).enumerate() {
+        for (t, kvm) in row.iter_mut().zip(kv) {
+            *t = i16::from(kvm[j]) - i16::from(zk);
+        }
+    }
+}
+
+/// One query against every key of one head: `acc[m] = Σ_j (q[j] − zq) · kt[j][m]`, where `kt`
+/// holds the head's `q.len()` rows of `acc.len()` keys from [`transpose_keys`] (missing rows
+/// count as 0). The same integer sum as [`dot_slices`] over the key's row (an exact sum does
+/// not depend on its order) for `q.len() ≤ MAX_ACT_DOT_TERMS`, which the caller guarantees at
+/// compile time; beyond that the sum wraps instead of saturating.
+#[inline]
+pub fn head_scores(q: &[i8], zq: i8, kt: &[i16], acc: &mut [i32]) {
+    acc.fill(0);
+    let nk = acc.len();
+    if nk == 0 {
+        return;
+    }
+    let zq = i32::from(zq);
+    let term = |v: &i8| i32::from(*v) - zq;
+    // Four query terms per pass over the accumulators (a quarter of the loads and stores).
+    let quads = q.chunks_exact(4).zip(kt.chunks_exact(4 * nk));
+    for (q4, k4) in quads {
+        let (qa, qb, qc, qd) = (term(&q4[0]), term(&q4[1]), term(&q4[2]), term(&q4[3]));
+        let (ka, rest) = k4.split_at(nk);
+        let (kb, rest) = rest.split_at(nk);
+        let (kc, kd) = rest.split_at(nk);
+        for m in 0..nk {
+            let s = (qa * i32::from(ka[m]))
+                .wrapping_add(qb * i32::from(kb[m]))
+                .wrapping_add(qc * i32::from(kc[m]))
+                .wrapping_add(qd * i32::from(kd[m]));
+            acc[m] = acc[m].wrapping_add(s);
+        }
+    }
+    let done = q.len() / 4 * 4;
+    for (qv, k) in q[done..]
+        .iter()
+        .zip(kt.get(done * nk..).unwrap_or(&[]).chunks_exact(nk))
+    {
+        let qv = term(qv);
+        for (a, kv) in acc.iter_mut().zip(k) {
+            *a = a.wrapping_add(qv * i32::from(*kv));
+        }
+    }
+}
+
+/// The attention-weighted sum of one head's values: `acc[j] = Σ_m (v[m][j] − zv) · (p[m] +
+/// 128)` with `v[m] = kv[m][cols]` (softmax outputs `p`, zero point −128), key by key so each
+/// step is one row slice. Exact in `i32` for `NK ≤ MAX_ACT_DOT_TERMS` (checked at compile
+/// time); `acc` takes the first `cols.len()` sums.
+#[inline]
+pub fn weighted_values<const NK: usize, const C2: usize>(
+    p: &[i8],
+    kv: &Mat<NK, C2, i8>,
+    cols: core::ops::Range<usize>,
+    zv: i8,
+    acc: &mut [i32],
+) {
+    const {
+        assert!(
+            NK <= MAX_ACT_DOT_TERMS,
+            "too many keys for an exact i32 attention sum"
+        )
+    };
+    acc.fill(0);
+    let zv = i32::from(zv);
+    for (pm, row) in p.iter().zip(kv) {
+        let w = i32::from(*pm) + 128;
+        if let Some(v) = row.get(cols.clone()) {
+            for (a, x) in acc.iter_mut().zip(v) {
+                *a += (i32::from(*x) - zv) * w;
+            }
+        }
+    }
+}

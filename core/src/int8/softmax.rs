@@ -8,9 +8,11 @@
 //!
 //! 1. `max` of the vector (int8);
 //! 2. `e_i = table[max − x_i]` (Q20, `e_max = 2^20`), `S = Σ e_i` in `u64`;
-//! 3. `y_i = round(256 · e_i / S) − 128`, one exact integer division per element (rounded half
+//! 3. `y_i = round(256 · e_i / S) − 128`, an exact integer division per element (rounded half
 //!    up; all terms are non-negative), saturated to 127 for a probability of 1 — the output
-//!    quantization TFLite fixes for int8 softmax (`scale = 1/256, zero_point = −128`).
+//!    quantization TFLite fixes for int8 softmax (`scale = 1/256, zero_point = −128`). The
+//!    divisor is the same for the whole vector, so it is one reciprocal per vector and a
+//!    multiply per element ([`Divisor`], exact: same results as dividing).
 //!
 //! The table's absolute error (≤ 2^−21) moves `256·p` by far less than 2^−8, so the result is
 //! within 1 LSB of "dequantize → f64 softmax → quantize" and equal to it except at ties.
@@ -35,16 +37,65 @@ fn exp_of(table: &[i32; 256], max: i8, x: i8) -> u64 {
     table[usize::from(d)].max(0) as u64
 }
 
-/// `round(256 · e / sum) − 128`, saturated to int8 (`sum > 0`).
-#[inline]
-fn prob_q(e: u64, sum: u64) -> i8 {
-    let q = e
-        .saturating_mul(512)
-        .saturating_add(sum)
-        .checked_div(sum.saturating_mul(2))
-        .unwrap_or(0);
-    // q ≤ 256 for a valid table (e ≤ sum); anything larger saturates.
-    (q.min(255) as i32 + i32::from(OUTPUT_ZERO_POINT)) as i8
+/// `round(256 · e / sum) − 128`, saturated to int8 (`sum > 0`), with one division per
+/// vector instead of one per element ([`Divisor`]).
+#[derive(Debug, Clone, Copy)]
+struct ProbQ {
+    sum: u64,
+    div: Divisor,
+}
+
+impl ProbQ {
+    /// For the vector's sum (`sum > 0`).
+    #[inline]
+    fn new(sum: u64) -> Self {
+        Self {
+            sum,
+            div: Divisor::new(sum.saturating_mul(2)),
+        }
+    }
+
+    /// `⌊(512·e + sum) / (2·sum)⌋ − 128` (saturating steps, as before the divisor), i.e.
+    /// `round(256 · e / sum)` rounded half up.
+    #[inline]
+    fn apply(&self, e: u64) -> i8 {
+        let q = self.div.div(e.saturating_mul(512).saturating_add(self.sum));
+        // q ≤ 256 for a valid table (e ≤ sum); anything larger saturates.
+        (q.min(255) as i32 + i32::from(OUTPUT_ZERO_POINT)) as i8
+    }
+}
+
+/// Exact `⌊n / d⌋` for a divisor shared by many numerators (`d ≥ 1`): a 64×64→128-bit
+/// multiply by `r = ⌊(2⁶⁴ − 1) / d⌋` and at most one correction.
+///
+/// Why it is exact: `d·r ≤ 2⁶⁴ − 1` makes the estimate `q̂ = ⌊n·r / 2⁶⁴⌋ ≤ ⌊n/d⌋`, and
+/// `2⁶⁴ − d·r = ((2⁶⁴ − 1) mod d) + 1 ≤ d` makes `n/d − n·r/2⁶⁴ ≤ n/2⁶⁴ < 1`, so
+/// `q̂ ≥ ⌊n/d⌋ − 1`. The remainder `n − q̂·d` (no overflow: `q̂·d ≤ n`) says whether the step
+/// up is due.
+#[derive(Debug, Clone, Copy)]
+pub struct Divisor {
+    d: u64,
+    r: u64,
+}
+
+impl Divisor {
+    /// The divisor `d`; 0 counts as 1 (callers never divide by 0).
+    #[inline]
+    pub const fn new(d: u64) -> Self {
+        let d = if d == 0 { 1 } else { d };
+        Self { d, r: u64::MAX / d }
+    }
+
+    /// `⌊n / d⌋`.
+    #[inline]
+    pub const fn div(&self, n: u64) -> u64 {
+        let q = ((n as u128 * self.r as u128) >> 64) as u64;
+        if n - q * self.d >= self.d {
+            q + 1
+        } else {
+            q
+        }
+    }
 }
 
 /// Softmax of one vector in place: the values change from the input quantization (the one
@@ -61,8 +112,9 @@ pub fn softmax_in_place(v: &mut [i8], exp_table: &[i32; 256]) {
         v.fill(OUTPUT_ZERO_POINT);
         return;
     }
+    let p = ProbQ::new(sum);
     for x in v.iter_mut() {
-        *x = prob_q(exp_of(exp_table, max, *x), sum);
+        *x = p.apply(exp_of(exp_table, max, *x));
     }
 }
 
@@ -84,11 +136,12 @@ pub fn softmax<const R: usize, const C: usize>(
                 let sum = m
                     .iter()
                     .fold(0u64, |s, r| s.saturating_add(exp_of(exp_table, max, r[c])));
+                let p = ProbQ::new(sum);
                 for row in m.iter_mut() {
                     row[c] = if sum == 0 {
                         OUTPUT_ZERO_POINT
                     } else {
-                        prob_q(exp_of(exp_table, max, row[c]), sum)
+                        p.apply(exp_of(exp_table, max, row[c]))
                     };
                 }
             }

@@ -65,7 +65,7 @@ use crate::int8::graph::{
     probe, rescale, AddQ, AttentionQ, Int8Error, LayerNormQ, LinearQ, LutQ, MulQ, Point, Probe,
     QName, Reader, UnitQ,
 };
-use crate::int8::linalg::dot_slices;
+use crate::int8::linalg::{head_scores, transpose_keys, weighted_values};
 use crate::int8::pool;
 use crate::int8::quant::{Clamp, PerChannelQuant, Requant, TensorQuant, MAX_ACT_DOT_TERMS};
 use crate::int8::softmax::{softmax_in_place, OUTPUT_ZERO_POINT};
@@ -289,8 +289,14 @@ impl<'a, const C: usize, const C2: usize, const SR: usize, const REDUCE: bool>
                 } else {
                     0
                 },
-                2 * i8_bytes(C) + i8_bytes(nk),
+                2 * i8_bytes(C) + i8_bytes(nk) + Self::head_bytes(nk),
             )
+    }
+
+    /// The transposed keys ([`transpose_keys`], `C × NK` `i16`) and the `i32` sums of one
+    /// query's scores and one head's weighted values.
+    const fn head_bytes(nk: usize) -> usize {
+        i32_bytes((C * nk).div_ceil(2)) + i32_bytes(nk) + i32_bytes(C)
     }
 
     /// `x = proj(attention(x))` in place, with `HEADS` heads over `NK` keys (keys and values
@@ -327,6 +333,10 @@ impl<'a, const C: usize, const C2: usize, const SR: usize, const REDUCE: bool>
                 NK <= MAX_ACT_DOT_TERMS,
                 "too many keys for exact int8 attention sums"
             );
+            assert!(
+                C <= MAX_ACT_DOT_TERMS,
+                "heads too wide for exact int8 attention scores"
+            );
         };
         let kv = mat_scratch::<NK, C2>(&mut scratch)?;
         match (&self.sr, &self.norm) {
@@ -351,6 +361,9 @@ impl<'a, const C: usize, const C2: usize, const SR: usize, const REDUCE: bool>
         let q = mat_scratch::<1, C>(&mut scratch)?;
         let out = mat_scratch::<1, C>(&mut scratch)?;
         let scores = scratch.take_i8(NK)?;
+        let kt = bytemuck::cast_slice_mut::<i32, i16>(scratch.take_i32((C * NK).div_ceil(2))?);
+        let sums = scratch.take_i32(NK)?;
+        let head_sums = scratch.take_i32(C)?;
         let a = &self.attention;
         let (zq, zkv) = (self.q.out.zero_point, self.kv.out.zero_point);
         let score_q = TensorQuant {
@@ -368,30 +381,25 @@ impl<'a, const C: usize, const C2: usize, const SR: usize, const REDUCE: bool>
             clamp: Clamp::NONE,
         };
         let d = C / HEADS;
+        // Scores as NK-wide steps over transposed keys, weighted sums key by key: the same
+        // exact integer sums as one dot product per score / per output (C and NK are at most
+        // MAX_ACT_DOT_TERMS), so the same bits.
+        transpose_keys(kv, zkv, kt);
         for xn in x.iter_mut() {
             self.q.run(core::array::from_ref(&*xn), xp, q);
             probe(pr, self.q.out, q.flat());
             for h in 0..HEADS {
                 let heads = h * d..(h + 1) * d;
-                let qh = &q[0][heads.clone()];
-                for (s, kvm) in scores.iter_mut().zip(kv) {
-                    *s = score_q.output(dot_slices(qh, zq, &kvm[heads.clone()], zkv));
+                head_scores(&q[0][heads.clone()], zq, &kt[h * d * NK..], sums);
+                for (s, acc) in scores.iter_mut().zip(sums.iter()) {
+                    *s = score_q.output(*acc);
                 }
                 probe(pr, a.score, scores);
                 softmax_in_place(scores, a.exp);
-                for j in 0..d {
-                    let col = C + h * d + j;
-                    let acc: i64 = scores
-                        .iter()
-                        .zip(kv)
-                        .map(|(p, kvm)| {
-                            i64::from(
-                                (i32::from(kvm[col]) - i32::from(zkv)) * (i32::from(*p) + 128),
-                            )
-                        })
-                        .sum();
-                    let acc = acc.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
-                    out[0][h * d + j] = attn_q.output(acc);
+                let hs = &mut head_sums[..d];
+                weighted_values(scores, kv, C + h * d..C + (h + 1) * d, zkv, hs);
+                for (o, acc) in out[0][heads].iter_mut().zip(hs.iter()) {
+                    *o = attn_q.output(*acc);
                 }
             }
             probe(pr, a.attn, out.flat());
