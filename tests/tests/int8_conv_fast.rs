@@ -13,7 +13,7 @@
 mod conv_geometries;
 
 use hepaseg_core::int8::conv::SIMD_PATH;
-use hepaseg_core::int8::{Clamp, Conv2dQ, PerChannelQuant};
+use hepaseg_core::int8::{Clamp, Conv2dQ, DepthwiseConv2dQ, PerChannelQuant};
 use hepaseg_core::ops::conv_out;
 use hepaseg_core::tensor::{ConvWeight, Flat, Map};
 use proptest::prelude::*;
@@ -157,6 +157,11 @@ fn check<
             Clamp::NONE
         },
     };
+    if G == CI && CO == CI {
+        let (m, sh, b) = (&q.multiplier[..], &q.shift[..], q.bias.map(|b| &b[..]));
+        let params = (q.input_zp, q.output_zp, m, sh, b, q.clamp);
+        depthwise::<S, P, D, CI, H, W, K, HO, WO>(&x, w.flat(), params, seed, fill)?;
+    }
     let mut fast = map::<CO, HO, WO>();
     let mut reference = map::<CO, HO, WO>();
     fast.flat_mut().fill(77);
@@ -178,6 +183,85 @@ fn check<
             fast.flat()[i],
             reference.flat()[i]
         )),
+    }
+}
+
+/// A channel-count-free copy of a `PerChannelQuant`: zero points, multipliers, shifts,
+/// biases, clamp.
+type DepthwiseParams<'a> = (i8, i8, &'a [i32], &'a [i32], Option<&'a [i32]>, Clamp);
+
+/// A depthwise geometry (`groups == channels`) on the same data: `DepthwiseConv2dQ::forward`
+/// (with AVX2, its vectorised output stage) against `forward_reference` (scalar output).
+#[allow(clippy::too_many_arguments)]
+fn depthwise<
+    const S: usize,
+    const P: usize,
+    const D: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const HO: usize,
+    const WO: usize,
+>(
+    x: &Map<C, H, W, i8>,
+    w_flat: &[i8],
+    params: DepthwiseParams<'_>,
+    seed: u64,
+    fill: Fill,
+) -> Result<(), String> {
+    let (input_zp, output_zp, m, sh, b, clamp) = params;
+    let array = |v: &[i32]| -> [i32; C] { v.try_into().expect("C values") };
+    let (multiplier, shift) = (array(m), array(sh));
+    let bias = b.map(array);
+    let q = &PerChannelQuant {
+        input_zp,
+        output_zp,
+        multiplier: &multiplier,
+        shift: &shift,
+        bias: bias.as_ref(),
+        clamp,
+    };
+    let mut w = weight::<C, 1, K>();
+    w.flat_mut().copy_from_slice(w_flat);
+    let mut vector = map::<C, HO, WO>();
+    let mut reference = map::<C, HO, WO>();
+    vector.flat_mut().fill(77);
+    DepthwiseConv2dQ::<S, P, D>::forward(x, &w, q, &mut vector);
+    DepthwiseConv2dQ::<S, P, D>::forward_reference(x, &w, q, &mut reference);
+    match vector
+        .flat()
+        .iter()
+        .zip(reference.flat())
+        .position(|(a, b)| a != b)
+    {
+        None => Ok(()),
+        Some(i) => Err(format!(
+            "depthwise output stage differs at flat index {i}: {} vs {} \
+             (S{S} P{P} D{D}, {C}×{H}×{W}, K{K}, {fill:?}, seed {seed})",
+            vector.flat()[i],
+            reference.flat()[i]
+        )),
+    }
+}
+
+/// The depthwise convolutions: CAFCT-Net's Mix-FFN 3×3 (one hidden plane per call, and all
+/// channels at once), widths around the eight-lane output stage, stride 2 and dilation, with
+/// every parameter case of `check` (seeds 0..5: ties, scalar-only channels, bias, clamp).
+#[test]
+fn depthwise_output_stage_equals_reference() {
+    for seed in 0..5 {
+        for fill in [Fill::Random, Fill::Extreme, Fill::ExtremeHigh] {
+            let run = || -> Result<(), String> {
+                geometry!(1, 1, 1, 1; 1 x 32 x 32 -> 1; k 3; seed, fill)?;
+                geometry!(1, 1, 1, 1; 1 x 9 x 37 -> 1; k 3; seed, fill)?;
+                geometry!(1, 1, 1, 16; 16 x 9 x 21 -> 16; k 3; seed, fill)?;
+                geometry!(2, 1, 1, 8; 8 x 10 x 19 -> 8; k 3; seed, fill)?;
+                geometry!(1, 2, 2, 4; 4 x 7 x 15 -> 4; k 3; seed, fill)?;
+                Ok(())
+            };
+            run().unwrap();
+        }
     }
 }
 

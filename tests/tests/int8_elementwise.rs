@@ -12,11 +12,12 @@ use hepaseg_core::int8::elementwise::{
     add, add_channel, add_into, add_pixel, mul, mul_channel, mul_into, mul_pixel, relu,
     ADD_LEFT_SHIFT,
 };
+use hepaseg_core::int8::linalg::tensor_outputs;
 use hepaseg_core::int8::pool::{adaptive_avg_pool, adaptive_max_pool, global_avg_pool};
 use hepaseg_core::int8::resize::AlignCorners;
 use hepaseg_core::int8::{
     concat2, requantize, requantize_in_place, resize_bilinear, AddQuant, Clamp, MulQuant,
-    QuantParams, Requant, Rescale,
+    QuantParams, Requant, Rescale, TensorQuant,
 };
 use hepaseg_core::tensor::{Flat, Map};
 use hepaseg_tests::reference;
@@ -586,6 +587,36 @@ proptest! {
         for (c, plane) in ch.iter().enumerate() {
             for (i, v) in plane[0].iter().enumerate() {
                 prop_assert_eq!(*v, q.add((i as u8) as i8, (c as u8) as i8));
+            }
+        }
+    }
+
+    /// The attention scores' output stage (eight lanes on AVX2 where it is exact, scalar
+    /// otherwise) equals `TensorQuant::output` on every accumulator: typical multipliers
+    /// (< 1, the vector path), any parameters (≥ 1 or `i32::MIN`: the scalar fallback), at
+    /// lengths that leave a scalar tail.
+    #[test]
+    fn tensor_outputs_equal_the_scalar_output(
+        acc in proptest::collection::vec(any::<i32>(), 0..70),
+        small in proptest::collection::vec(-20_000_000i32..20_000_000, 64),
+        zps in proptest::array::uniform3(any::<i8>()),
+        m in (1i32 << 30)..i32::MAX,
+        shift in -31i32..=0,
+        r in any_requant(),
+    ) {
+        for requant in [Requant::new(m, shift), r, Requant::new(i32::MIN, -3)] {
+            let q = TensorQuant {
+                a_zp: 0,
+                b_zp: 0,
+                output_zp: zps[0],
+                requant,
+                clamp: Clamp { min: zps[1].min(zps[2]), max: zps[1].max(zps[2]) },
+            };
+            for acc in [&acc, &small] {
+                let mut out = vec![0i8; acc.len()];
+                tensor_outputs(&q, acc, &mut out);
+                let want: Vec<i8> = acc.iter().map(|a| q.output(*a)).collect();
+                prop_assert_eq!(out, want);
             }
         }
     }

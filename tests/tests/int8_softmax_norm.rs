@@ -5,7 +5,7 @@
 #[macro_use]
 mod int8_support;
 
-use hepaseg_core::int8::linalg::{dot_slices, head_scores, transpose_keys, weighted_values};
+use hepaseg_core::int8::linalg::{dot_slices, head_scores, transpose_columns, weighted_values};
 use hepaseg_core::int8::norm::{LayerNormQuant, MAX_FEATURES};
 use hepaseg_core::int8::quant::layer_norm_params;
 use hepaseg_core::int8::softmax::{Divisor, OUTPUT_SCALE_LOG2, OUTPUT_ZERO_POINT};
@@ -414,9 +414,9 @@ proptest! {
         extreme in any::<bool>(),
         zps in proptest::array::uniform3(any::<i8>()),
     ) {
-        // 24 keys of 2·C = 2·heads·d columns (keys, then values), d = 3 (a remainder after
-        // the four-term passes) or 16 (the networks' heads); one query row.
-        const NK: usize = 24;
+        // 40 keys (two full blocks of 16 and a partial one) of up to 2·C = 2·heads·d columns
+        // (keys, then values), d = 3 or 16 (the edge networks' heads); one query row.
+        const NK: usize = 40;
         const C2: usize = 2 * 4 * 16;
         let d = if seed % 2 == 0 { 3 } else { 16 };
         let c = heads * d;
@@ -433,9 +433,12 @@ proptest! {
         q.iter_mut().for_each(|v| *v = next());
         p.iter_mut().for_each(|v| *v = next());
         let [zq, zk, zv] = zps;
-        // Keys: columns 0..c (heads of d); values: the d columns after c of each head.
-        let mut kt = vec![0i16; C2 / 2 * NK];
-        transpose_keys(&kv, zk, &mut kt);
+        // Keys: columns 0..c (heads of d); values: columns c..2c.
+        let mut kt = vec![0i16; c * NK];
+        let mut vt = vec![0i16; c * NK];
+        transpose_columns(&kv, 0, zk, &mut kt);
+        transpose_columns(&kv, c, zv, &mut vt);
+        let w: Vec<i16> = p.iter().map(|v| i16::from(*v) + 128).collect();
         let mut sums = [0i32; NK];
         let mut hs = vec![0i32; d];
         for h in 0..heads {
@@ -444,12 +447,11 @@ proptest! {
             for (m, s) in sums.iter().enumerate() {
                 prop_assert_eq!(*s, dot_slices(&q[cols.clone()], zq, &kv[m][cols.clone()], zk));
             }
-            let vcols = c + h * d..c + (h + 1) * d;
-            weighted_values(&p, &kv, vcols.clone(), zv, &mut hs);
+            weighted_values(&w, &vt[h * d * NK..], &mut hs);
             for (j, s) in hs.iter().enumerate() {
                 let want: i64 = (0..NK)
                     .map(|m| {
-                        (i64::from(kv[m][vcols.start + j]) - i64::from(zv))
+                        (i64::from(kv[m][c + h * d + j]) - i64::from(zv))
                             * (i64::from(p[m]) + 128)
                     })
                     .sum();

@@ -130,6 +130,7 @@ impl<const S: usize, const P: usize, const D: usize, const G: usize> Conv2dQ<S, 
             x.flat(),
             w.flat(),
             q,
+            Output::Scalar,
             &mut acc,
             &mut cols,
             y.flat_mut(),
@@ -157,6 +158,41 @@ impl<const S: usize, const P: usize, const D: usize> DepthwiseConv2dQ<S, P, D> {
         q: &PerChannelQuant<'_, C>,
         y: &mut Map<C, HO, WO, i8>,
     ) {
+        Self::run(x, w, q, y, Output::Vector);
+    }
+
+    /// [`Self::forward`] with the scalar output stage (what the tests compare the vectorised
+    /// one with).
+    pub fn forward_reference<
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const K: usize,
+        const HO: usize,
+        const WO: usize,
+    >(
+        x: &Map<C, H, W, i8>,
+        w: &ConvWeight<C, 1, K, i8>,
+        q: &PerChannelQuant<'_, C>,
+        y: &mut Map<C, HO, WO, i8>,
+    ) {
+        Self::run(x, w, q, y, Output::Scalar);
+    }
+
+    fn run<
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const K: usize,
+        const HO: usize,
+        const WO: usize,
+    >(
+        x: &Map<C, H, W, i8>,
+        w: &ConvWeight<C, 1, K, i8>,
+        q: &PerChannelQuant<'_, C>,
+        y: &mut Map<C, HO, WO, i8>,
+        stage: Output,
+    ) {
         let geom = const {
             assert!(
                 K * K <= MAX_WEIGHT_DOT_TERMS,
@@ -171,6 +207,7 @@ impl<const S: usize, const P: usize, const D: usize> DepthwiseConv2dQ<S, P, D> {
             x.flat(),
             w.flat(),
             q,
+            stage,
             &mut acc,
             &mut cols,
             y.flat_mut(),
@@ -178,13 +215,64 @@ impl<const S: usize, const P: usize, const D: usize> DepthwiseConv2dQ<S, P, D> {
     }
 }
 
+/// The output stage of [`conv_kernel`]: one [`PerChannelQuant::output`] per value (the
+/// reference), or eight lanes at a time with the fast convolution's AVX2 stage where it is
+/// exactly that (`requant_avx2`; AVX2 builds only, scalar otherwise). The depthwise
+/// convolution's requantization cost more than its nine multiply-adds per output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Output {
+    Scalar,
+    Vector,
+}
+
+/// Writes one output row of channel `co` from the exact sums `acc` of `r_len`-term
+/// reductions (see [`Output`]).
+#[inline]
+#[cfg_attr(
+    not(all(target_arch = "x86_64", target_feature = "avx2")),
+    allow(unused_variables)
+)]
+fn write_row<const CO: usize>(
+    q: &PerChannelQuant<'_, CO>,
+    co: usize,
+    acc: &[i32],
+    r_len: usize,
+    stage: Output,
+    out: &mut [i8],
+) {
+    let n = out.len().min(acc.len());
+    let (acc, out) = (&acc[..n], &mut out[..n]);
+    #[allow(unused_mut)]
+    let mut done = 0;
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    if stage == Output::Vector {
+        // |w · (x − zp_in)| ≤ 128 · 255 per term.
+        let bound = 128 * 255 * r_len as i64;
+        if let Some(rq) = super::requant_avx2::RowQuant::new(q, co, 0, bound) {
+            for (ys, a) in out.chunks_exact_mut(8).zip(acc.chunks_exact(8)) {
+                let a: [i32; 8] = core::array::from_fn(|j| a[j]);
+                // Outputs are clamped into the int8 range: the narrowing is exact.
+                for (y, v) in ys.iter_mut().zip(rq.apply(a)) {
+                    *y = v as i8;
+                }
+            }
+            done = n / 8 * 8;
+        }
+    }
+    for (o, a) in out[done..].iter_mut().zip(&acc[done..]) {
+        *o = q.output(co, *a);
+    }
+}
+
 /// Direct convolution over flat slices, one output row at a time into `acc` (`wo` long).
 /// Shapes were checked at compile time by the caller, so every index below is in bounds.
+#[allow(clippy::too_many_arguments)]
 fn conv_kernel<const CO: usize>(
     g: &Geometry,
     x: &[i8],
     w: &[i8],
     q: &PerChannelQuant<'_, CO>,
+    stage: Output,
     acc: &mut [i32],
     cols: &mut [(usize, usize, usize)],
     y: &mut [i8],
@@ -238,9 +326,7 @@ fn conv_kernel<const CO: usize>(
                     }
                 }
             }
-            for (o, a) in row_out.iter_mut().zip(acc.iter()) {
-                *o = q.output(co, *a);
-            }
+            write_row(q, co, acc, cig * kk, stage, row_out);
         }
     }
 }

@@ -132,92 +132,110 @@ pub fn matmul_at<const K: usize, const M: usize, const N: usize>(
     }
 }
 
-/// Keys of every attention head, transposed and offset for [`head_scores`]: `kt[j·NK + m] =
-/// k[m][j] − zk` for the first `C2 / 2` columns of `kv` (the keys; the values follow), so that
-/// one query's scores against all keys are `NK`-wide vector steps instead of `NK` short dot
-/// products. `kt` must hold `C2 / 2 · NK` values (fewer: only the first rows are written).
-pub fn transpose_keys<const NK: usize, const C2: usize>(
+/// Columns `first..` of `kv` transposed and offset: `out[j·NK + m] = kv[m][first + j] − z`,
+/// as many rows as `out` holds (and `kv` has columns). The attention transposes its keys
+/// (columns `0..C`) for [`head_scores`] and its values (`C..2C`) for [`weighted_values`], so
+/// that both products run along contiguous rows of `NK` keys.
+pub fn transpose_columns<const NK: usize, const C2: usize>(
     kv: &Mat<NK, C2, i8>,
-    zk: i8,
-    kt: &mut [i16],
+    first: usize,
+    z: i8,
+    out: &mut [i16],
 ) {
     if NK == 0 {
         return;
     }
-    for (j, row) in kt.chunks_exact_mut(NK).take(C2 / 2).enumerate() {
+    for (j, row) in (first..C2).zip(out.chunks_exact_mut(NK)) {
         for (t, kvm) in row.iter_mut().zip(kv) {
-            *t = i16::from(kvm[j]) - i16::from(zk);
+            *t = i16::from(kvm[j]) - i16::from(z);
         }
     }
 }
+
+/// Keys per register block of [`head_scores`] (one 512-bit or two 256-bit `i32` vectors).
+const KB: usize = 16;
 
 /// One query against every key of one head: `acc[m] = Σ_j (q[j] − zq) · kt[j][m]`, where `kt`
-/// holds the head's `q.len()` rows of `acc.len()` keys from [`transpose_keys`] (missing rows
-/// count as 0). The same integer sum as [`dot_slices`] over the key's row (an exact sum does
-/// not depend on its order) for `q.len() ≤ MAX_ACT_DOT_TERMS`, which the caller guarantees at
-/// compile time; beyond that the sum wraps instead of saturating.
+/// holds the head's `q.len()` rows of `acc.len()` keys from [`transpose_columns`] (missing rows
+/// count as 0). Blocks of [`KB`] keys accumulate in registers over all the query's terms. The
+/// same integer sum as [`dot_slices`] over the key's row (an exact sum does not depend on its
+/// order) for `q.len() ≤ MAX_ACT_DOT_TERMS`, which the caller guarantees at compile time;
+/// beyond that the sum wraps instead of saturating.
 #[inline]
 pub fn head_scores(q: &[i8], zq: i8, kt: &[i16], acc: &mut [i32]) {
-    acc.fill(0);
     let nk = acc.len();
-    if nk == 0 {
-        return;
-    }
     let zq = i32::from(zq);
-    let term = |v: &i8| i32::from(*v) - zq;
-    // Four query terms per pass over the accumulators (a quarter of the loads and stores).
-    let quads = q.chunks_exact(4).zip(kt.chunks_exact(4 * nk));
-    for (q4, k4) in quads {
-        let (qa, qb, qc, qd) = (term(&q4[0]), term(&q4[1]), term(&q4[2]), term(&q4[3]));
-        let (ka, rest) = k4.split_at(nk);
-        let (kb, rest) = rest.split_at(nk);
-        let (kc, kd) = rest.split_at(nk);
-        for m in 0..nk {
-            let s = (qa * i32::from(ka[m]))
-                .wrapping_add(qb * i32::from(kb[m]))
-                .wrapping_add(qc * i32::from(kc[m]))
-                .wrapping_add(qd * i32::from(kd[m]));
-            acc[m] = acc[m].wrapping_add(s);
+    for (b, out) in acc.chunks_mut(KB).enumerate() {
+        let mut a = [0i32; KB];
+        let rows = kt.chunks_exact(nk).take(q.len()).map(|r| &r[b * KB..]);
+        for (qv, row) in q.iter().zip(rows) {
+            let qv = i32::from(*qv) - zq;
+            match <&[i16; KB]>::try_from(row.get(..KB).unwrap_or(row)) {
+                Ok(k) => {
+                    for (x, kv) in a.iter_mut().zip(k) {
+                        *x = x.wrapping_add(qv * i32::from(*kv));
+                    }
+                }
+                Err(_) => {
+                    for (x, kv) in a.iter_mut().zip(row) {
+                        *x = x.wrapping_add(qv * i32::from(*kv));
+                    }
+                }
+            }
         }
-    }
-    let done = q.len() / 4 * 4;
-    for (qv, k) in q[done..]
-        .iter()
-        .zip(kt.get(done * nk..).unwrap_or(&[]).chunks_exact(nk))
-    {
-        let qv = term(qv);
-        for (a, kv) in acc.iter_mut().zip(k) {
-            *a = a.wrapping_add(qv * i32::from(*kv));
-        }
+        out.copy_from_slice(&a[..out.len()]);
     }
 }
 
-/// The attention-weighted sum of one head's values: `acc[j] = Σ_m (v[m][j] − zv) · (p[m] +
-/// 128)` with `v[m] = kv[m][cols]` (softmax outputs `p`, zero point −128), key by key so each
-/// step is one row slice. Exact in `i32` for `NK ≤ MAX_ACT_DOT_TERMS` (checked at compile
-/// time); `acc` takes the first `cols.len()` sums.
+/// The attention-weighted sums of one head: `acc[j] = Σ_m vt[j][m] · w[m]` for the head's
+/// rows `vt[j] = v[·][j] − zv` of [`transpose_columns`] (`w.len()` keys each; missing rows
+/// leave 0) and the weights `w[m] = p[m] + 128` of the softmax outputs `p` (zero point −128):
+/// contiguous `i16` dot products. Exact in `i32` when `w.len() ≤ MAX_ACT_DOT_TERMS` (every
+/// term is at most 255·256 in magnitude), which the caller guarantees at compile time.
 #[inline]
-pub fn weighted_values<const NK: usize, const C2: usize>(
-    p: &[i8],
-    kv: &Mat<NK, C2, i8>,
-    cols: core::ops::Range<usize>,
-    zv: i8,
-    acc: &mut [i32],
-) {
-    const {
-        assert!(
-            NK <= MAX_ACT_DOT_TERMS,
-            "too many keys for an exact i32 attention sum"
-        )
-    };
+pub fn weighted_values(w: &[i16], vt: &[i16], acc: &mut [i32]) {
     acc.fill(0);
-    let zv = i32::from(zv);
-    for (pm, row) in p.iter().zip(kv) {
-        let w = i32::from(*pm) + 128;
-        if let Some(v) = row.get(cols.clone()) {
-            for (a, x) in acc.iter_mut().zip(v) {
-                *a += (i32::from(*x) - zv) * w;
+    if w.is_empty() {
+        return;
+    }
+    for (a, row) in acc.iter_mut().zip(vt.chunks_exact(w.len())) {
+        *a = row.iter().zip(w).fold(0i32, |s, (v, p)| {
+            s.wrapping_add(i32::from(*v) * i32::from(*p))
+        });
+    }
+}
+
+/// `out[i] = q.output(acc[i])` over the common length: eight lanes at a time with the
+/// convolution's AVX2 output stage where it is exactly [`TensorQuant::output`] (see
+/// `requant_avx2`: no bias, so it accepts any accumulator; it refuses a multiplier ≥ 1 or
+/// `i32::MIN`), one at a time otherwise — the attention scores' requantization.
+pub fn tensor_outputs(q: &TensorQuant, acc: &[i32], out: &mut [i8]) {
+    let n = acc.len().min(out.len());
+    let (acc, out) = (&acc[..n], &mut out[..n]);
+    #[allow(unused_mut)]
+    let mut done = 0;
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    {
+        let pq = PerChannelQuant {
+            input_zp: 0,
+            output_zp: q.output_zp,
+            multiplier: &[q.requant.multiplier],
+            shift: &[q.requant.shift],
+            bias: None,
+            clamp: q.clamp,
+        };
+        if let Some(stage) = super::requant_avx2::RowQuant::new(&pq, 0, 0, 0) {
+            for (a, o) in acc.chunks_exact(8).zip(out.chunks_exact_mut(8)) {
+                let a: [i32; 8] = core::array::from_fn(|j| a[j]);
+                // Outputs are clamped into the int8 range: the narrowing is exact.
+                for (o, v) in o.iter_mut().zip(stage.apply(a)) {
+                    *o = v as i8;
+                }
             }
+            done = n / 8 * 8;
         }
+    }
+    for (o, a) in out[done..].iter_mut().zip(&acc[done..]) {
+        *o = q.output(*a);
     }
 }

@@ -65,7 +65,7 @@ use crate::int8::graph::{
     probe, rescale, AddQ, AttentionQ, Int8Error, LayerNormQ, LinearQ, LutQ, MulQ, Point, Probe,
     QName, Reader, UnitQ,
 };
-use crate::int8::linalg::{head_scores, transpose_keys, weighted_values};
+use crate::int8::linalg::{head_scores, tensor_outputs, transpose_columns, weighted_values};
 use crate::int8::pool;
 use crate::int8::quant::{Clamp, PerChannelQuant, Requant, TensorQuant, MAX_ACT_DOT_TERMS};
 use crate::int8::softmax::{softmax_in_place, OUTPUT_ZERO_POINT};
@@ -293,10 +293,13 @@ impl<'a, const C: usize, const C2: usize, const SR: usize, const REDUCE: bool>
             )
     }
 
-    /// The transposed keys ([`transpose_keys`], `C × NK` `i16`) and the `i32` sums of one
-    /// query's scores and one head's weighted values.
+    /// The transposed keys and values ([`transpose_columns`], `C × NK` `i16` each), one
+    /// query's `i32` scores and `i16` weights, and one head's `i32` weighted sums.
     const fn head_bytes(nk: usize) -> usize {
-        i32_bytes((C * nk).div_ceil(2)) + i32_bytes(nk) + i32_bytes(C)
+        2 * i32_bytes((C * nk).div_ceil(2))
+            + i32_bytes(nk)
+            + i32_bytes(nk.div_ceil(2))
+            + i32_bytes(C)
     }
 
     /// `x = proj(attention(x))` in place, with `HEADS` heads over `NK` keys (keys and values
@@ -362,7 +365,10 @@ impl<'a, const C: usize, const C2: usize, const SR: usize, const REDUCE: bool>
         let out = mat_scratch::<1, C>(&mut scratch)?;
         let scores = scratch.take_i8(NK)?;
         let kt = bytemuck::cast_slice_mut::<i32, i16>(scratch.take_i32((C * NK).div_ceil(2))?);
+        let vt = bytemuck::cast_slice_mut::<i32, i16>(scratch.take_i32((C * NK).div_ceil(2))?);
         let sums = scratch.take_i32(NK)?;
+        let weights =
+            &mut bytemuck::cast_slice_mut::<i32, i16>(scratch.take_i32(NK.div_ceil(2))?)[..NK];
         let head_sums = scratch.take_i32(C)?;
         let a = &self.attention;
         let (zq, zkv) = (self.q.out.zero_point, self.kv.out.zero_point);
@@ -381,23 +387,25 @@ impl<'a, const C: usize, const C2: usize, const SR: usize, const REDUCE: bool>
             clamp: Clamp::NONE,
         };
         let d = C / HEADS;
-        // Scores as NK-wide steps over transposed keys, weighted sums key by key: the same
-        // exact integer sums as one dot product per score / per output (C and NK are at most
-        // MAX_ACT_DOT_TERMS), so the same bits.
-        transpose_keys(kv, zkv, kt);
+        // Scores as NK-wide steps over transposed keys, weighted sums as dot products along
+        // transposed values: the same exact integer sums as one dot product per score / per
+        // output over kv's rows (C and NK are at most MAX_ACT_DOT_TERMS), so the same bits.
+        transpose_columns(kv, 0, zkv, kt);
+        transpose_columns(kv, C, zkv, vt);
         for xn in x.iter_mut() {
             self.q.run(core::array::from_ref(&*xn), xp, q);
             probe(pr, self.q.out, q.flat());
             for h in 0..HEADS {
                 let heads = h * d..(h + 1) * d;
                 head_scores(&q[0][heads.clone()], zq, &kt[h * d * NK..], sums);
-                for (s, acc) in scores.iter_mut().zip(sums.iter()) {
-                    *s = score_q.output(*acc);
-                }
+                tensor_outputs(&score_q, sums, scores);
                 probe(pr, a.score, scores);
                 softmax_in_place(scores, a.exp);
+                for (w, p) in weights.iter_mut().zip(scores.iter()) {
+                    *w = i16::from(*p) + 128;
+                }
                 let hs = &mut head_sums[..d];
-                weighted_values(scores, kv, C + h * d..C + (h + 1) * d, zkv, hs);
+                weighted_values(weights, &vt[h * d * NK..], hs);
                 for (o, acc) in out[0][heads].iter_mut().zip(hs.iter()) {
                     *o = attn_q.output(*acc);
                 }
@@ -1026,8 +1034,8 @@ impl<
     }
 }
 
-/// The segmentation head at prefix `head`: Conv3×3+BN+ReLU streamed one hidden channel at a
-/// time into an `i32` accumulator of the final Conv1×1.
+/// The segmentation head at prefix `head`: Conv3×3+BN+ReLU streamed a few hidden channels at
+/// a time (one plane each, four at 256 × 256) into an `i32` accumulator of the final Conv1×1.
 #[derive(Debug, Clone, Copy)]
 pub struct SegHeadQ<'a, const C: usize> {
     /// `head.conv`.
@@ -1045,9 +1053,25 @@ impl<'a, const C: usize> SegHeadQ<'a, C> {
         })
     }
 
-    /// One hidden plane and the `i32` accumulator.
+    /// Hidden channels per convolution call at `h × w`: four share one packing of the input
+    /// and fill the fast kernel's register tile of four output channels (one at a time packed
+    /// the whole input for every channel and used a quarter of each tile). Below 128 × 128
+    /// (the `tiny` presets) two, where four planes would set the arena of the ablation
+    /// without a transformer (the head is its largest step there); at 256 × 256 the planes
+    /// fit under the arena's peak.
+    const fn group(h: usize, w: usize) -> usize {
+        if C.is_multiple_of(4) && h * w >= 128 * 128 {
+            4
+        } else if C.is_multiple_of(2) {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// [`Self::group`] hidden planes and the `i32` accumulator.
     pub const fn scratch_bytes(h: usize, w: usize) -> usize {
-        map_bytes_i8(1, h, w) + i32_bytes(h * w)
+        map_bytes_i8(Self::group(h, w), h, w) + i32_bytes(h * w)
     }
 
     /// Writes the logits.
@@ -1056,7 +1080,7 @@ impl<'a, const C: usize> SegHeadQ<'a, C> {
         x: &Map<C, H, W, i8>,
         xp: Point<'_>,
         y: &mut Map<1, H, W, i8>,
-        mut scratch: Scratch<'_>,
+        scratch: Scratch<'_>,
         pr: &mut dyn Probe,
     ) -> Result<Point<'a>, Error> {
         const {
@@ -1065,24 +1089,55 @@ impl<'a, const C: usize> SegHeadQ<'a, C> {
                 "head too wide for an exact i32 accumulator"
             )
         };
-        let hidden = scratch.take_map_i8::<1, H, W>()?;
+        match Self::group(H, W) {
+            4 => self.forward_grouped::<4, H, W>(x, xp, y, scratch, pr),
+            2 => self.forward_grouped::<2, H, W>(x, xp, y, scratch, pr),
+            _ => self.forward_grouped::<1, H, W>(x, xp, y, scratch, pr),
+        }
+    }
+
+    /// [`Self::forward`] with `G` hidden channels per convolution call (`G` divides `C`).
+    /// Each channel's plane is still probed whole, in channel order, and accumulated into
+    /// the logits in channel order: the same bits and the same probe sequence as one
+    /// channel at a time (each output channel of a convolution is computed on its own).
+    fn forward_grouped<const G: usize, const H: usize, const W: usize>(
+        &self,
+        x: &Map<C, H, W, i8>,
+        xp: Point<'_>,
+        y: &mut Map<1, H, W, i8>,
+        mut scratch: Scratch<'_>,
+        pr: &mut dyn Probe,
+    ) -> Result<Point<'a>, Error> {
+        let hidden = scratch.take_map_i8::<G, H, W>()?;
         let acc = scratch.take_i32(H * W)?;
         acc.fill(0);
         let (cv, zh) = (&self.conv.conv, self.conv.out.zero_point);
-        for c in 0..C {
+        for c in (0..C).step_by(G) {
+            let group = c..c + G;
+            let (Ok(weight), Ok(multiplier), Ok(shift), Ok(bias)) = (
+                <&[_; G]>::try_from(&cv.weight[group.clone()]),
+                <&[i32; G]>::try_from(&cv.multiplier[group.clone()]),
+                <&[i32; G]>::try_from(&cv.shift[group.clone()]),
+                <&[i32; G]>::try_from(&cv.bias[group.clone()]),
+            ) else {
+                return Err(Error::PlanOverlap);
+            };
             let q = PerChannelQuant {
                 input_zp: xp.zero_point,
                 output_zp: zh,
-                multiplier: core::array::from_ref(&cv.multiplier[c]),
-                shift: core::array::from_ref(&cv.shift[c]),
-                bias: Some(core::array::from_ref(&cv.bias[c])),
+                multiplier,
+                shift,
+                bias: Some(bias),
                 clamp: Clamp::relu(zh),
             };
-            Conv2dQ::<1, 1>::forward(x, core::array::from_ref(&cv.weight[c]), &q, hidden);
-            probe(pr, self.conv.out, hidden.flat());
-            let w = i32::from(self.out.conv.weight[0][c][0][0]);
-            for (a, h) in acc.iter_mut().zip(hidden.flat()) {
-                *a += w * (i32::from(*h) - i32::from(zh));
+            Conv2dQ::<1, 1>::forward(x, weight, &q, hidden);
+            for (ch, plane) in group.zip(hidden.iter()) {
+                let plane = plane.as_flattened();
+                probe(pr, self.conv.out, plane);
+                let w = i32::from(self.out.conv.weight[0][ch][0][0]);
+                for (a, h) in acc.iter_mut().zip(plane) {
+                    *a += w * (i32::from(*h) - i32::from(zh));
+                }
             }
         }
         let q = self.out.conv.quant(zh, self.out.out, false);
