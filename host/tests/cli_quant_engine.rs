@@ -8,7 +8,9 @@ mod cli_quant_support;
 use cli_quant_support::{check_golden_fixture, fnv, phantom_slices, synthetic_ct, Editable, Q};
 use hepaseg::quant::graph::{Ctx, Ignore, NamedParams, Trace};
 use hepaseg::quant::report::{point_errors, AlignedBytes, Recorder};
-use hepaseg::quant::{agcaf, agcaf_config, compare, quantize_agcaf, EvalSlice, RangeMode};
+use hepaseg::quant::{
+    agcaf, agcaf_config, compare, quantize_agcaf, quantize_network_on, Calib, EvalSlice, RangeMode,
+};
 use hepaseg_core::blob::SignaturePolicy;
 use hepaseg_core::blob::{Blob, BlobError, Dtype};
 use hepaseg_core::int8::graph::Int8Error;
@@ -196,6 +198,30 @@ fn int8_inference_and_export_are_deterministic() {
         .join()
         .expect("int8 forward overflowed a 64 KiB stack");
     assert_eq!(first, third);
+}
+
+/// Calibration runs on several threads (`quantize_network_on`): every thread count gives the
+/// same blob, for min/max and percentile ranges, including more threads than slices.
+#[test]
+fn calibration_threads_do_not_change_the_blob() {
+    let cfg = Calib::Agcaf(agcaf_config("tiny").unwrap());
+    let values = seeded();
+    let images: Vec<Vec<f32>> = (1..6).map(synthetic_ct).collect();
+    for mode in [RangeMode::MinMax, RangeMode::Percentile(99.9)] {
+        let blob = |threads| {
+            quantize_network_on::<AgcafTiny>(&cfg, &values, &images, mode, threads)
+                .expect("quantize")
+                .to_bytes()
+                .expect("encode")
+        };
+        let one = blob(1);
+        for threads in [2, 3, 8] {
+            assert!(
+                blob(threads) == one,
+                "{mode}: {threads} threads changed the blob"
+            );
+        }
+    }
 }
 
 /// The golden vector: FNV-1a 64 of the int8 logits (with their zero point and scale bits) of

@@ -48,6 +48,34 @@ impl Observer for MinMax {
     }
 }
 
+/// An observer that can be filled in parts — one per calibration thread — and combined: the
+/// merged observer equals one that saw every part, in any order (min/max and bin counts do not
+/// depend on the order of the values), so the calibration result does not depend on how many
+/// threads ran it.
+pub trait Mergeable: Observer + Send {
+    /// An observer with this one's settings that has seen nothing.
+    fn empty_like(&self) -> Self;
+    /// Adds what `other` saw.
+    fn merge(&mut self, other: Self);
+}
+
+impl Mergeable for MinMax {
+    fn empty_like(&self) -> Self {
+        Self::default()
+    }
+
+    fn merge(&mut self, other: Self) {
+        for (name, (lo, hi)) in other.ranges {
+            let e = self
+                .ranges
+                .entry(name)
+                .or_insert((f32::INFINITY, f32::NEG_INFINITY));
+            e.0 = e.0.min(lo);
+            e.1 = e.1.max(hi);
+        }
+    }
+}
+
 /// Bins of the percentile histograms.
 pub const HIST_BINS: usize = 4096;
 
@@ -109,6 +137,23 @@ impl Histograms {
     }
 }
 
+impl Mergeable for Histograms {
+    fn empty_like(&self) -> Self {
+        Self::new(&self.ranges)
+    }
+
+    fn merge(&mut self, other: Self) {
+        for (name, counts) in other.counts {
+            match self.counts.get_mut(&name) {
+                Some(c) => c.iter_mut().zip(&counts).for_each(|(a, b)| *a += b),
+                None => {
+                    self.counts.insert(name, counts);
+                }
+            }
+        }
+    }
+}
+
 impl Observer for Histograms {
     fn observe(&mut self, point: &str, values: &[f32]) {
         let Some(&(lo, hi)) = self.ranges.get(point) else {
@@ -134,6 +179,37 @@ impl Observer for Histograms {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merged_observers_equal_one_that_saw_everything() {
+        let a: Vec<f32> = (0..5000)
+            .map(|i| ((i * 37) % 1001) as f32 / 100.0 - 3.0)
+            .collect();
+        let b: Vec<f32> = vec![-7.5, f32::NAN, 12.25, 0.0, f32::INFINITY];
+        let mut whole = MinMax::default();
+        for (p, v) in [("p", &a), ("q", &b), ("p", &b)] {
+            whole.observe(p, v);
+        }
+        let (mut left, mut right) = (whole.empty_like(), whole.empty_like());
+        left.observe("p", &a);
+        right.observe("q", &b);
+        right.observe("p", &b);
+        left.merge(right);
+        assert_eq!(left, whole);
+        assert_eq!(whole.ranges["p"], (-7.5, 12.25));
+
+        let mut h_whole = Histograms::new(&whole.ranges);
+        h_whole.observe("p", &a);
+        h_whole.observe("p", &b);
+        h_whole.observe("q", &b);
+        let (mut h1, mut h2) = (h_whole.empty_like(), h_whole.empty_like());
+        h1.observe("p", &a);
+        h2.observe("p", &b);
+        h2.observe("q", &b);
+        h1.merge(h2);
+        assert_eq!(h1, h_whole);
+        assert_eq!(h1.counts["p"].iter().sum::<u64>(), 5003);
+    }
 
     #[test]
     fn percentile_trims_outliers_and_keeps_the_bulk() {

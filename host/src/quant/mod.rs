@@ -116,31 +116,43 @@ impl Calib {
 }
 
 /// Calibrates and quantizes network `N` (calibration forward `calib`) with parameters
-/// `values` (table order) on the calibration slices `images`.
+/// `values` (table order) on the calibration slices `images`, on every core
+/// ([`std::thread::available_parallelism`]); the result does not depend on the number of
+/// threads ([`quantize_network_on`]).
 pub fn quantize_network<N: Network>(
     calib: &Calib,
     values: &[Vec<f32>],
     images: &[Vec<f32>],
     mode: RangeMode,
 ) -> Result<Quantized, String> {
-    if images.is_empty() {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    quantize_network_on::<N>(calib, values, images, mode, threads)
+}
+
+/// [`quantize_network`] on `threads` threads. The calibration forwards are independent, so
+/// the slices are split into `threads` contiguous parts, each observed by its own observer,
+/// and the observers merged ([`calib::Mergeable`]): the ranges, and so the blob, are the same
+/// bytes for every thread count. The first slice runs alone first, recording the trace.
+pub fn quantize_network_on<N: Network>(
+    calib: &Calib,
+    values: &[Vec<f32>],
+    images: &[Vec<f32>],
+    mode: RangeMode,
+    threads: usize,
+) -> Result<Quantized, String> {
+    let Some((first, rest)) = images.split_first() else {
         return Err("no calibration slices".into());
-    }
+    };
     let params = NamedParams::new(N::PARAMS, values)?;
     let mut trace = Trace::default();
     let mut mm = calib::MinMax::default();
-    for (i, x) in images.iter().enumerate() {
-        let mut ctx = Ctx::new(&params, &mut mm, (i == 0).then_some(&mut trace));
-        calib.forward(&mut ctx, x)?;
-    }
+    calib.forward(&mut Ctx::new(&params, &mut mm, Some(&mut trace)), first)?;
+    observe_on(calib, &params, rest, &mut mm, threads)?;
     let ranges = match mode {
         RangeMode::MinMax => mm.ranges,
         RangeMode::Percentile(p) => {
             let mut h = calib::Histograms::new(&mm.ranges);
-            for x in images {
-                let mut ctx = Ctx::new(&params, &mut h, None);
-                calib.forward(&mut ctx, x)?;
-            }
+            observe_on(calib, &params, images, &mut h, threads)?;
             h.percentile_ranges(p)
         }
     };
@@ -153,6 +165,43 @@ pub fn quantize_network<N: Network>(
         points,
         stats,
     })
+}
+
+/// Runs the calibration forward on every slice of `images`, showing the values to `obs`, on up
+/// to `threads` threads (contiguous parts, one observer each, merged in part order).
+fn observe_on<O: calib::Mergeable>(
+    calib: &Calib,
+    params: &NamedParams,
+    images: &[Vec<f32>],
+    obs: &mut O,
+    threads: usize,
+) -> Result<(), String> {
+    let part = images.len().div_ceil(threads.max(1)).max(1);
+    let parts: Vec<O> = std::thread::scope(|s| {
+        let handles: Vec<_> = images
+            .chunks(part)
+            .map(|chunk| {
+                let mut o = obs.empty_like();
+                s.spawn(move || {
+                    for x in chunk {
+                        calib.forward(&mut Ctx::new(params, &mut o, None), x)?;
+                    }
+                    Ok::<O, String>(o)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| "a calibration thread panicked".to_string())?
+            })
+            .collect::<Result<_, _>>()
+    })?;
+    for o in parts {
+        obs.merge(o);
+    }
+    Ok(())
 }
 
 /// Calibrates and quantizes AGCAF-Net preset `N` (figures `cfg`) with parameters `values`
