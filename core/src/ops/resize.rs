@@ -55,12 +55,14 @@ pub fn resize_bilinear<
             "resampling needs non-empty maps"
         )
     };
+    // Every output column's source columns and weight, once per call instead of once per
+    // pixel (the same values: the same computation).
+    let cols: [(usize, usize, f32); WO] = core::array::from_fn(|ow| source(ow, W, WO, mode));
     for (plane_in, plane_out) in x.iter().zip(y.iter_mut()) {
         for (oh, row_out) in plane_out.iter_mut().enumerate() {
             let (h0, h1, fh) = source(oh, H, HO, mode);
             let (r0, r1) = (&plane_in[h0], &plane_in[h1]);
-            for (ow, v) in row_out.iter_mut().enumerate() {
-                let (w0, w1, fw) = source(ow, W, WO, mode);
+            for (v, &(w0, w1, fw)) in row_out.iter_mut().zip(&cols) {
                 let top = (1.0 - fw) * r0[w0] + fw * r0[w1];
                 let bottom = (1.0 - fw) * r1[w0] + fw * r1[w1];
                 *v = (1.0 - fh) * top + fh * bottom;
