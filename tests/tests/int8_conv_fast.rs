@@ -13,9 +13,11 @@
 mod conv_geometries;
 
 use hepaseg_core::int8::conv::SIMD_PATH;
+use hepaseg_core::int8::linalg::linear;
+use hepaseg_core::int8::quant::multiply_by_quantized_multiplier;
 use hepaseg_core::int8::{Clamp, Conv2dQ, DepthwiseConv2dQ, PerChannelQuant};
 use hepaseg_core::ops::conv_out;
-use hepaseg_core::tensor::{ConvWeight, Flat, Map};
+use hepaseg_core::tensor::{ConvWeight, Flat, Map, Mat};
 use proptest::prelude::*;
 
 /// xorshift64*: deterministic test data.
@@ -262,6 +264,95 @@ fn depthwise_output_stage_equals_reference() {
             };
             run().unwrap();
         }
+    }
+}
+
+/// One linear layer (`int8::linalg::linear`, a 1×1 convolution over tokens: with AVX2 its
+/// output stage runs eight features at a time, one channel per lane) against the scalar
+/// formula `PerChannelQuant::output(j, Σ w·(x − zp))`, with blocks of eight features whose
+/// parameters the vector stage accepts and blocks it must leave to the scalar one.
+fn linear_case<const N: usize, const DI: usize, const DO: usize>(seed: u64) {
+    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut x = vec![[0i8; DI]; N];
+    let mut w = vec![[0i8; DI]; DO];
+    x.iter_mut().flatten().for_each(|v| *v = rng.i8());
+    w.iter_mut().flatten().for_each(|v| *v = rng.i8());
+    if seed % 3 == 1 {
+        // Every term at its largest magnitude.
+        x.iter_mut().flatten().for_each(|v| *v = -128);
+        w.iter_mut().flatten().for_each(|v| *v = -128);
+    }
+    let mut multiplier = [0i32; DO];
+    let mut shift = [0i32; DO];
+    let mut bias = [0i32; DO];
+    for j in 0..DO {
+        multiplier[j] = rng.range(1 << 30, i32::MAX);
+        shift[j] = rng.range(-14, 0);
+        bias[j] = rng.range(-5000, 5000);
+        // One feature of the second block of eight needs the scalar stage.
+        if (8..16).contains(&j) && j == 8 + (seed as usize) % 8 {
+            match seed % 3 {
+                0 => shift[j] = rng.range(1, 4),
+                1 => multiplier[j] = i32::MIN,
+                _ => bias[j] = i32::MAX,
+            }
+        }
+    }
+    let input_zp = if seed % 3 == 1 { 127 } else { rng.i8() };
+    let q = PerChannelQuant {
+        input_zp,
+        output_zp: rng.i8(),
+        multiplier: &multiplier,
+        shift: &shift,
+        bias: Some(&bias),
+        clamp: if seed.is_multiple_of(2) {
+            Clamp { min: -20, max: 100 }
+        } else {
+            Clamp::NONE
+        },
+    };
+    let xs: &Mat<N, DI, i8> = x.as_slice().try_into().expect("N rows");
+    let ws: &Mat<DO, DI, i8> = w.as_slice().try_into().expect("DO rows");
+    let mut y = vec![[77i8; DO]; N];
+    let ys: &mut Mat<N, DO, i8> = y.as_mut_slice().try_into().expect("N rows");
+    linear(xs, ws, &q, ys);
+    for (n, (x_row, y_row)) in x.iter().zip(&y).enumerate() {
+        for (j, w_row) in w.iter().enumerate() {
+            let acc: i32 = x_row
+                .iter()
+                .zip(w_row)
+                .map(|(a, b)| i32::from(*b) * (i32::from(*a) - i32::from(input_zp)))
+                .sum();
+            let want = scalar_output(&q, j, acc);
+            assert_eq!(
+                y_row[j], want,
+                "{SIMD_PATH} linear differs at token {n}, feature {j} ({N}×{DI} → {DO}, seed {seed})"
+            );
+        }
+    }
+}
+
+/// `PerChannelQuant::output` spelled out (it is crate-private): bias, requantization, zero
+/// point, clamp.
+fn scalar_output<const CO: usize>(q: &PerChannelQuant<'_, CO>, j: usize, acc: i32) -> i8 {
+    let acc = acc.saturating_add(q.bias.map_or(0, |b| b[j]));
+    let scaled = multiply_by_quantized_multiplier(acc, q.multiplier[j], q.shift[j]);
+    let v = scaled.saturating_add(i32::from(q.output_zp));
+    v.clamp(i32::from(q.clamp.min), i32::from(q.clamp.max)) as i8
+}
+
+/// CAFCT-Net's linear shapes (edge: 16→16, 16→32 keys and values, 16→64 fc1, 64→16 fc2,
+/// 128→512) and sizes that leave a partial block of features.
+#[test]
+fn linear_output_stage_equals_scalar() {
+    for seed in 0..6 {
+        linear_case::<37, 16, 16>(seed);
+        linear_case::<21, 16, 32>(seed);
+        linear_case::<9, 16, 64>(seed);
+        linear_case::<9, 64, 16>(seed);
+        linear_case::<5, 128, 512>(seed);
+        linear_case::<7, 24, 20>(seed);
+        linear_case::<3, 5, 12>(seed);
     }
 }
 

@@ -54,14 +54,38 @@ pub fn linear<const N: usize, const DI: usize, const DO: usize>(
         )
     };
     let zp = i32::from(q.input_zp);
-    for (x_row, y_row) in x.iter().zip(y.iter_mut()) {
-        for (j, (o, w_row)) in y_row.iter_mut().zip(w).enumerate() {
-            let acc: i32 = x_row
-                .iter()
-                .zip(w_row)
-                .map(|(xv, wv)| i32::from(*wv) * (i32::from(*xv) - zp))
-                .sum();
-            *o = q.output(j, acc);
+    let dot = |x_row: &[i8; DI], w_row: &[i8; DI]| -> i32 {
+        x_row
+            .iter()
+            .zip(w_row)
+            .map(|(xv, wv)| i32::from(*wv) * (i32::from(*xv) - zp))
+            .sum()
+    };
+    // Blocks of eight output features, all tokens per block: with AVX2 the block's output
+    // stage runs eight lanes at once (one channel per lane, `RowQuant::lanes`) where that is
+    // exactly `PerChannelQuant::output` for all eight; the same sums either way.
+    for first in (0..DO).step_by(8) {
+        let block = first..DO.min(first + 8);
+        #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+        if block.len() == 8 {
+            // |w · (x − zp)| ≤ 128 · 255 per term.
+            let bound = 128 * 255 * DI as i64;
+            if let Some(rq) = super::requant_avx2::RowQuant::lanes(q, first, bound) {
+                let rows = &w[block.clone()];
+                for (x_row, y_row) in x.iter().zip(y.iter_mut()) {
+                    let acc: [i32; 8] = core::array::from_fn(|k| dot(x_row, &rows[k]));
+                    // Outputs are clamped into the int8 range: the narrowing is exact.
+                    for (o, v) in y_row[block.clone()].iter_mut().zip(rq.apply(acc)) {
+                        *o = v as i8;
+                    }
+                }
+                continue;
+            }
+        }
+        for (x_row, y_row) in x.iter().zip(y.iter_mut()) {
+            for j in block.clone() {
+                y_row[j] = q.output(j, dot(x_row, &w[j]));
+            }
         }
     }
 }

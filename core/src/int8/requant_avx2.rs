@@ -38,6 +38,8 @@ pub(crate) struct RowQuant {
     /// `bias − offset` (wrapping: only the sum with the accumulator must fit).
     add: m256i,
     multiplier: m256i,
+    /// The odd lanes' multipliers moved into the even `i32` slots (for the odd products).
+    multiplier_odd: m256i,
     exponent: m256i,
     mask: m256i,
     half_mask: m256i,
@@ -67,9 +69,54 @@ impl RowQuant {
         Some(RowQuant {
             add: set_splat_i32_m256i(bias.wrapping_sub(offset)),
             multiplier: set_splat_i32_m256i(multiplier),
+            multiplier_odd: set_splat_i32_m256i(multiplier),
             exponent: set_splat_i32_m256i(-shift),
             mask: set_splat_i32_m256i(mask),
             half_mask: set_splat_i32_m256i(mask >> 1),
+            output_zp: set_splat_i32_m256i(i32::from(q.output_zp)),
+            min: set_splat_i32_m256i(i32::from(q.clamp.min)),
+            max: set_splat_i32_m256i(i32::from(q.clamp.max)),
+        })
+    }
+
+    /// The stage of eight consecutive channels `first..first + 8`, one per lane (a linear
+    /// layer's outputs for one token), for accumulators `|acc| ≤ bound` (no offset), or `None`
+    /// where any of them needs the scalar stage (the conditions of [`RowQuant::new`], lane by
+    /// lane; `apply` is lane-wise, so per-lane parameters give each lane its channel's stage).
+    #[inline]
+    pub(crate) fn lanes<const CO: usize>(
+        q: &PerChannelQuant<'_, CO>,
+        first: usize,
+        bound: i64,
+    ) -> Option<RowQuant> {
+        let mut add = [0i32; 8];
+        let mut multiplier = [0i32; 8];
+        let mut exponent = [0i32; 8];
+        let mut mask = [0i32; 8];
+        let mut half_mask = [0i32; 8];
+        for lane in 0..8 {
+            let co = first + lane;
+            let shift = (*q.shift.get(co)?).clamp(-31, 31);
+            let m = *q.multiplier.get(co)?;
+            let bias = q.bias.map_or(0, |b| b[co]);
+            if shift > 0 || m == i32::MIN || i64::from(bias).abs() + bound > i32::MAX as i64 {
+                return None;
+            }
+            let mk = ((1i64 << -shift) - 1) as i32;
+            add[lane] = bias;
+            multiplier[lane] = m;
+            exponent[lane] = -shift;
+            mask[lane] = mk;
+            half_mask[lane] = mk >> 1;
+        }
+        let multiplier = m256i::from(multiplier);
+        Some(RowQuant {
+            add: m256i::from(add),
+            multiplier,
+            multiplier_odd: shr_imm_u64_m256i::<32>(multiplier),
+            exponent: m256i::from(exponent),
+            mask: m256i::from(mask),
+            half_mask: m256i::from(half_mask),
             output_zp: set_splat_i32_m256i(i32::from(q.output_zp)),
             min: set_splat_i32_m256i(i32::from(q.clamp.min)),
             max: set_splat_i32_m256i(i32::from(q.clamp.max)),
@@ -83,7 +130,7 @@ impl RowQuant {
         // SaturatingRoundingDoublingHighMul: even lanes, then odd lanes moved down.
         let nudge = set_splat_i64_m256i(1 << 30);
         let even = mul_i64_low_bits_m256i(x, self.multiplier);
-        let odd = mul_i64_low_bits_m256i(shr_imm_u64_m256i::<32>(x), self.multiplier);
+        let odd = mul_i64_low_bits_m256i(shr_imm_u64_m256i::<32>(x), self.multiplier_odd);
         let even = shr_imm_u64_m256i::<31>(add_i64_m256i(even, nudge));
         let odd = shl_imm_u64_m256i::<1>(add_i64_m256i(odd, nudge));
         let high = blend_imm_i32_m256i::<0b1010_1010>(even, odd);
