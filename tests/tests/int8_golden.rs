@@ -5,16 +5,31 @@
 //! their zero point and scale bits) must be the same checked-in value in every profile, and
 //! on every thread of a concurrent run. CI runs this test in the test profile and again in
 //! release.
+//!
+//! The `edge` networks take code paths the tiny ones never reach (CAFCT-Net's head four
+//! hidden channels per call, full 16-key attention blocks, the widest conv tiles), so their
+//! int8 blobs (seed 11, `hepaseg export --random-init --seed 11 --preset edge --quantize int8
+//! --calib-slices 4` on `hepaseg synth --size 256 --volumes 2 --slices 4 --seed 5`) are
+//! checked in too, with a generated 256² input.
 
 use hepaseg_core::blob::{Blob, SignaturePolicy};
-use hepaseg_core::nets::{agcaf::AgcafTiny, cafct::CafctTiny, Int8Network};
+use hepaseg_core::nets::agcaf::{AgcafEdge, AgcafTiny};
+use hepaseg_core::nets::cafct::{CafctEdge, CafctTiny};
+use hepaseg_core::nets::Int8Network;
 
 /// Same value as `GOLDEN_TINY_INT8_LOGITS` in host/tests/cli_quant_engine.rs.
 const AGCAF_TINY: u64 = 0x92a3_ab2f_967c_808c;
 /// Same value as `GOLDEN_CAFCT_TINY_INT8_LOGITS` in host/tests/cli_quant_cafct.rs.
 const CAFCT_TINY: u64 = 0x94e6_01cb_d804_2080;
 
+/// The `edge` int8 logits' hashes (the checked-in edge blobs, [`edge_input`]); the same in the
+/// portable build of ca1045d, before the CAFCT-Net int8 attention/head/linear changes.
+const AGCAF_EDGE: u64 = 0x2ff1_7e9d_0e98_5df8;
+const CAFCT_EDGE: u64 = 0xfeb4_c473_cf75_0165;
+
 const AGCAF_BLOB: &[u8] = include_bytes!("../data/golden/agcaf-tiny-int8.hseg");
+const AGCAF_EDGE_BLOB: &[u8] = include_bytes!("../data/golden/agcaf-edge-int8.hseg");
+const CAFCT_EDGE_BLOB: &[u8] = include_bytes!("../data/golden/cafct-edge-int8.hseg");
 const CAFCT_BLOB: &[u8] = include_bytes!("../data/golden/cafct-tiny-int8.hseg");
 const INPUT: &[u8] = include_bytes!("../data/golden/input.f32");
 
@@ -26,10 +41,32 @@ fn aligned(bytes: &[u8]) -> Vec<u64> {
 }
 
 fn hash<N: Int8Network>(blob: &[u8]) -> u64 {
+    hash_of_input::<N>(blob, &input())
+}
+
+fn hash_of_input<N: Int8Network>(blob: &[u8], input: &[f32]) -> u64 {
     let words = aligned(blob);
     let bytes = &bytemuck::cast_slice::<u64, u8>(&words)[..blob.len()];
     let b = Blob::for_network::<N>(bytes, SignaturePolicy::Optional).unwrap();
-    hash_forward::<N>(&b)
+    hash_forward_of::<N>(&b, input)
+}
+
+/// A 256² slice in [0, 1]: a bright ellipse ("liver") with a darker disc ("lesion") on a
+/// dim background, plus a deterministic ripple so no region is flat.
+fn edge_input() -> Vec<f32> {
+    (0..256 * 256)
+        .map(|i| {
+            let (y, x) = ((i / 256) as f32, (i % 256) as f32);
+            let liver = ((x - 150.0) / 70.0).powi(2) + ((y - 120.0) / 50.0).powi(2) < 1.0;
+            let lesion = (x - 165.0).powi(2) + (y - 115.0).powi(2) < 14.0 * 14.0;
+            let base = match (liver, lesion) {
+                (_, true) => 0.45,
+                (true, false) => 0.7,
+                _ => 0.15,
+            };
+            base + 0.05 * ((x * 0.37).sin() * (y * 0.23).cos())
+        })
+        .collect()
 }
 
 /// The golden input slice.
@@ -43,10 +80,13 @@ fn input() -> Vec<f32> {
 /// One int8 forward of the golden input on a fresh arena of this thread; the hash of its
 /// logits, zero point and scale.
 fn hash_forward<N: Int8Network>(b: &Blob<'_>) -> u64 {
-    let input = input();
+    hash_forward_of::<N>(b, &input())
+}
+
+fn hash_forward_of<N: Int8Network>(b: &Blob<'_>, input: &[f32]) -> u64 {
     let mut arena = vec![0u64; N::ARENA_BYTES_INT8.div_ceil(8)];
     let arena = &mut bytemuck::cast_slice_mut::<u64, u8>(&mut arena)[..N::ARENA_BYTES_INT8];
-    let (q, quant) = N::forward_int8_flat(b, &input, arena).unwrap();
+    let (q, quant) = N::forward_int8_flat(b, input, arena).unwrap();
     q.iter()
         .map(|&v| v as u8)
         .chain([quant.zero_point as u8])
@@ -54,6 +94,18 @@ fn hash_forward<N: Int8Network>(b: &Blob<'_>) -> u64 {
         .fold(0xcbf2_9ce4_8422_2325, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
         })
+}
+
+#[test]
+fn edge_int8_logits_hashes() {
+    let input = edge_input();
+    let a = hash_of_input::<AgcafEdge>(AGCAF_EDGE_BLOB, &input);
+    let c = hash_of_input::<CafctEdge>(CAFCT_EDGE_BLOB, &input);
+    assert_eq!(
+        (a, c),
+        (AGCAF_EDGE, CAFCT_EDGE),
+        "edge int8 logits changed: AGCAF-Net {a:#018x}, CAFCT-Net {c:#018x}"
+    );
 }
 
 #[test]
