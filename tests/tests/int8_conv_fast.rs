@@ -169,12 +169,7 @@ fn check<
     fast.flat_mut().fill(77);
     Conv2dQ::<S, P, D, G>::forward(&x, &w, &q, &mut fast);
     Conv2dQ::<S, P, D, G>::forward_reference(&x, &w, &q, &mut reference);
-    match fast
-        .flat()
-        .iter()
-        .zip(reference.flat())
-        .position(|(a, b)| a != b)
-    {
+    match first_difference(fast.flat(), reference.flat()) {
         None => Ok(()),
         Some(i) => Err(format!(
             "{SIMD_PATH} kernel differs at flat index {i} (co {}, oh {}, ow {}): {} vs {} \
@@ -186,6 +181,11 @@ fn check<
             reference.flat()[i]
         )),
     }
+}
+
+/// The first index where the two outputs differ (the kernels must agree everywhere).
+fn first_difference(a: &[i8], b: &[i8]) -> Option<usize> {
+    a.iter().zip(b).position(|(x, y)| x != y)
 }
 
 /// A channel-count-free copy of a `PerChannelQuant`: zero points, multipliers, shifts,
@@ -231,12 +231,7 @@ fn depthwise<
     vector.flat_mut().fill(77);
     DepthwiseConv2dQ::<S, P, D>::forward(x, &w, q, &mut vector);
     DepthwiseConv2dQ::<S, P, D>::forward_reference(x, &w, q, &mut reference);
-    match vector
-        .flat()
-        .iter()
-        .zip(reference.flat())
-        .position(|(a, b)| a != b)
-    {
+    match first_difference(vector.flat(), reference.flat()) {
         None => Ok(()),
         Some(i) => Err(format!(
             "depthwise output stage differs at flat index {i}: {} vs {} \
