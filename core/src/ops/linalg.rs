@@ -155,3 +155,76 @@ pub(crate) fn mix_channels<const C: usize, const H: usize, const W: usize>(
         *o = v;
     }
 }
+
+/// `y[n][c] += Σ_k w[k][c] · g[k][n]` for `k` ascending — the same value, bit for bit, as `K`
+/// passes of `y[n][c] += w[k][c] · g[k][n]` (each product rounded, then added), which is how a
+/// `Linear(K, C)` sums a token's terms. `g` holds `w.len()` planes of `y.len()` values, one per
+/// hidden channel; `w[k]` is column `k` of the layer's weight.
+///
+/// Why: adding one plane at a time into all `N × C` outputs reads and writes the whole output
+/// once per hidden channel, and the compiler vectorised that loop across tokens with gathers.
+/// Here a register tile of outputs (up to 32 features × 2 tokens, 16 × 4 or 8 × 8) is loaded
+/// once, takes all the planes' terms in plane order, and is stored once.
+pub(crate) fn accumulate_planes<const C: usize>(y: &mut [[f32; C]], w: &[[f32; C]], g: &[f32]) {
+    if C.is_multiple_of(32) {
+        accumulate_tiles::<C, 4, 2>(y, w, g);
+    } else if C.is_multiple_of(16) {
+        accumulate_tiles::<C, 2, 4>(y, w, g);
+    } else {
+        accumulate_tiles::<C, 1, 8>(y, w, g);
+    }
+}
+
+/// [`accumulate_planes`] in tiles of `V` eight-lane feature vectors × `T` tokens; the features
+/// past the last whole vector and the tokens past the last whole tile in scalar steps, in the
+/// same order.
+#[inline(always)]
+fn accumulate_tiles<const C: usize, const V: usize, const T: usize>(
+    y: &mut [[f32; C]],
+    w: &[[f32; C]],
+    g: &[f32],
+) {
+    let n = y.len();
+    let vectors = C / 8 / V * V;
+    let whole = n / T * T;
+    for (t0, tile) in (0..).step_by(T).zip(y.chunks_exact_mut(T)) {
+        for v0 in (0..vectors).step_by(V) {
+            let mut acc = [[F8::zero(); V]; T];
+            for (a, row) in acc.iter_mut().zip(tile.iter()) {
+                let (lanes, _) = row.as_chunks::<8>();
+                for (a, x) in a.iter_mut().zip(lanes.get(v0..).unwrap_or_default()) {
+                    *a = F8::load(x);
+                }
+            }
+            for (wk, plane) in w.iter().zip(g.chunks_exact(n)) {
+                let (lanes, _) = wk.as_chunks::<8>();
+                let mut wv = [F8::zero(); V];
+                for (o, x) in wv.iter_mut().zip(lanes.get(v0..).unwrap_or_default()) {
+                    *o = F8::load(x);
+                }
+                for (a, &gk) in acc.iter_mut().zip(plane.get(t0..).unwrap_or_default()) {
+                    for (a, x) in a.iter_mut().zip(wv) {
+                        *a = a.add_scaled(gk, x);
+                    }
+                }
+            }
+            for (a, row) in acc.iter().zip(tile.iter_mut()) {
+                let (lanes, _) = row.as_chunks_mut::<8>();
+                for (a, x) in a.iter().zip(lanes.get_mut(v0..).unwrap_or_default()) {
+                    a.store(x);
+                }
+            }
+        }
+    }
+    let scalar_features = vectors * 8;
+    for (t, row) in y.iter_mut().enumerate() {
+        let from = if t < whole { scalar_features } else { 0 };
+        for (c, o) in row.iter_mut().enumerate().skip(from) {
+            for (wk, plane) in w.iter().zip(g.chunks_exact(n)) {
+                if let Some(gk) = plane.get(t) {
+                    *o += wk[c] * gk;
+                }
+            }
+        }
+    }
+}
