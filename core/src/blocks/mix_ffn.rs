@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::ops::{self, DepthwiseConv2d};
 use crate::param_struct;
 use crate::params::{ConvBias, Linear};
-use crate::tensor::{Flat, Map, Tokens};
+use crate::tensor::{Flat, Tokens};
 
 /// Hidden channels whose planes are kept before they are added into the outputs together:
 /// the output tile is then loaded and stored once per group instead of once per channel.
@@ -74,8 +74,11 @@ impl<const C: usize, const CH: usize, const H: usize, const W: usize> MixFfn<C, 
         })
     }
 
-    /// The hidden planes `G` at a time, each full group (and the last, partial one) handed to
-    /// `add` with its fc2 columns, then fc2's bias.
+    /// The hidden planes `G` at a time: fc1 of the group (all `G` rows together over the
+    /// channel-major tokens when the group is whole and `G` is [`GROUP`]:
+    /// [`ops::linalg::mix_channels_group`]; one row at a time otherwise), then per plane its
+    /// bias, depthwise filter and GELU (through `pre`, copied back), then the group handed to
+    /// `add` with its fc2 columns; fc2's bias last.
     fn run<const N: usize, const G: usize>(
         p: &MixFfnParams<'_, C, CH>,
         x: &Tokens<N, C>,
@@ -92,24 +95,39 @@ impl<const C: usize, const CH: usize, const H: usize, const W: usize> MixFfn<C, 
         for row in y.iter_mut() {
             row.fill(0.0);
         }
-        let hidden = p
-            .fc1
-            .weight
-            .iter()
-            .zip(p.fc1.bias)
-            .zip(p.dwconv.weight.iter().zip(p.dwconv.bias));
         let mut columns = [[0.0f32; C]; G];
-        let (mut j0, mut filled) = (0, 0);
-        for ((w1, b1), (wd, bd)) in hidden {
-            let post = core::array::from_mut(&mut group[filled]);
-            Self::hidden_plane(xmap, w1, *b1, wd, *bd, pre, post);
-            columns[filled] = core::array::from_fn(|c| p.fc2.weight[c][j0 + filled]);
-            filled += 1;
-            if filled == G || j0 + filled == CH {
-                add(y, &columns[..filled], &group.flat()[..filled * N]);
-                j0 += filled;
-                filled = 0;
+        for (j0, rows) in (0..).step_by(G).zip(p.fc1.weight.chunks(G)) {
+            match <&[[f32; C]; G]>::try_from(rows) {
+                Ok(whole) if G == GROUP => ops::linalg::mix_channels_group(xmap, whole, group),
+                _ => {
+                    for (w1, plane) in rows.iter().zip(group.iter_mut()) {
+                        ops::linalg::mix_channels(xmap, w1, plane.as_flattened_mut());
+                    }
+                }
             }
+            let hidden = p
+                .fc1
+                .bias
+                .iter()
+                .zip(p.dwconv.weight.iter())
+                .zip(p.dwconv.bias);
+            let hidden = hidden.skip(j0).take(rows.len());
+            for (k, ((b1, wd), bd)) in hidden.enumerate() {
+                let plane = core::array::from_mut(&mut group[k]);
+                for v in plane.flat_mut() {
+                    *v += b1;
+                }
+                DepthwiseConv2d::<1, 1>::forward(
+                    plane,
+                    core::array::from_ref(wd),
+                    Some(core::array::from_ref(bd)),
+                    pre,
+                );
+                ops::gelu(pre);
+                plane.flat_mut().copy_from_slice(pre.flat());
+                columns[k] = core::array::from_fn(|c| p.fc2.weight[c][j0 + k]);
+            }
+            add(y, &columns[..rows.len()], &group.flat()[..rows.len() * N]);
         }
         for yn in y.iter_mut() {
             for (o, b) in yn.iter_mut().zip(p.fc2.bias) {
@@ -117,30 +135,5 @@ impl<const C: usize, const CH: usize, const H: usize, const W: usize> MixFfn<C, 
             }
         }
         Ok(())
-    }
-
-    /// Hidden channel `j`'s plane after GELU: fc1 row `w1` and bias `b1` over the channel-major
-    /// tokens, then its depthwise filter `wd` with bias `bd` (`pre` holds the plane between).
-    fn hidden_plane(
-        xmap: &Map<C, H, W>,
-        w1: &[f32; C],
-        b1: f32,
-        wd: &[[[f32; 3]; 3]; 1],
-        bd: f32,
-        pre: &mut Map<1, H, W>,
-        post: &mut Map<1, H, W>,
-    ) {
-        let plane = pre.flat_mut();
-        ops::linalg::mix_channels(xmap, w1, plane);
-        for v in plane.iter_mut() {
-            *v += b1;
-        }
-        DepthwiseConv2d::<1, 1>::forward(
-            pre,
-            core::array::from_ref(wd),
-            Some(core::array::from_ref(&bd)),
-            post,
-        );
-        ops::gelu(post);
     }
 }

@@ -156,6 +156,57 @@ pub(crate) fn mix_channels<const C: usize, const H: usize, const W: usize>(
     }
 }
 
+/// Pixels per register tile of [`mix_channels_group`]: two 8-lane vectors for each of the
+/// `G` rows (16 accumulators for `G = 8`: the x loads shared by eight rows).
+const GROUP_TILE: usize = 16;
+
+/// [`mix_channels`] for `G` rows at once: `planes[g][n] = Σ_c w[g][c] · x[c][n]`, each sum
+/// from 0 in channel order (the same bits as `G` calls of [`mix_channels`]), each 16-pixel
+/// tile of the `C` input planes read once for all `G` rows instead of once per row.
+pub(crate) fn mix_channels_group<const C: usize, const H: usize, const W: usize, const G: usize>(
+    x: &Map<C, H, W>,
+    w: &[[f32; C]; G],
+    planes: &mut Map<G, H, W>,
+) {
+    const PER: usize = GROUP_TILE / 8;
+    let whole = H * W / GROUP_TILE;
+    for b in 0..whole {
+        let mut acc = [[F8::zero(); PER]; G];
+        for (c, xc) in x.iter().enumerate() {
+            let (chunks, _) = xc.as_flattened().as_chunks::<8>();
+            let mut xv = [F8::zero(); PER];
+            for (v, x8) in xv.iter_mut().zip(chunks.get(b * PER..).unwrap_or_default()) {
+                *v = F8::load(x8);
+            }
+            for (a, wg) in acc.iter_mut().zip(w) {
+                for (a, v) in a.iter_mut().zip(xv) {
+                    *a = a.add_scaled(wg[c], v);
+                }
+            }
+        }
+        for (a, plane) in acc.iter().zip(planes.iter_mut()) {
+            let (out, _) = plane.as_flattened_mut().as_chunks_mut::<8>();
+            for (a, o) in a.iter().zip(out.get_mut(b * PER..).unwrap_or_default()) {
+                a.store(o);
+            }
+        }
+    }
+    for (wg, plane) in w.iter().zip(planes.iter_mut()) {
+        for (i, o) in plane
+            .as_flattened_mut()
+            .iter_mut()
+            .enumerate()
+            .skip(whole * GROUP_TILE)
+        {
+            let mut v = 0.0f32;
+            for (&wc, xc) in wg.iter().zip(x) {
+                v += xc.as_flattened()[i] * wc;
+            }
+            *o = v;
+        }
+    }
+}
+
 /// `y[n][c] += Σ_k w[k][c] · g[k][n]` for `k` ascending — the same value, bit for bit, as `K`
 /// passes of `y[n][c] += w[k][c] · g[k][n]` (each product rounded, then added), which is how a
 /// `Linear(K, C)` sums a token's terms. `g` holds `w.len()` planes of `y.len()` values, one per
