@@ -283,3 +283,78 @@ macro_rules! softmax_cases {
 const SOFTMAX_CASES: &[Case] = softmax_cases!((1, 1), (1, 7), (4, 4), (3, 9), (16, 5), (8, 64));
 
 proptest_cases!(softmax_vs_reference, SOFTMAX_CASES, 64);
+
+/// `linear`'s documented per-output order, written out in scalar code: term `i` of each whole
+/// block of 16 to partial sum `i mod 16`, the tail to partial sum 0, the two banks added, then
+/// `(q0 + q2) + (q1 + q3)` with `q_k = lo_k + lo_{k+4}`, then the bias (or `+ 0.0`).
+fn dot_order(x: &[f32], w: &[f32], b: f32) -> f32 {
+    let (mut lo, mut hi) = ([0.0f32; 8], [0.0f32; 8]);
+    let blocks = x.len() / 16;
+    for k in 0..blocks {
+        for l in 0..8 {
+            lo[l] += x[16 * k + l] * w[16 * k + l];
+            hi[l] += x[16 * k + 8 + l] * w[16 * k + 8 + l];
+        }
+    }
+    for i in blocks * 16..x.len() {
+        lo[0] += x[i] * w[i];
+    }
+    for l in 0..8 {
+        lo[l] += hi[l];
+    }
+    let q = [lo[0] + lo[4], lo[1] + lo[5], lo[2] + lo[6], lo[3] + lo[7]];
+    (q[0] + q[2]) + (q[1] + q[3]) + b
+}
+
+fn linear_bits<const N: usize, const DI: usize, const DO: usize>(seed: u64, bias: bool) {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = || {
+        s ^= s >> 12;
+        s ^= s << 25;
+        s ^= s >> 27;
+        ((s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 2.0
+    };
+    let mut x = vec![[0.0f32; DI]; N];
+    let mut w = vec![[0.0f32; DI]; DO];
+    x.iter_mut().flatten().for_each(|v| *v = next());
+    w.iter_mut().flatten().for_each(|v| *v = next());
+    let b: [f32; DO] = std::array::from_fn(|_| next());
+    let x: &Tokens<N, DI> = x.as_slice().try_into().unwrap();
+    let w: &Mat<DO, DI> = w.as_slice().try_into().unwrap();
+    let mut y = vec![[f32::NAN; DO]; N];
+    let y: &mut Tokens<N, DO> = y.as_mut_slice().try_into().unwrap();
+    linear(x, w, bias.then_some(&b), y);
+    for (t, (xr, yr)) in x.iter().zip(y.iter()).enumerate() {
+        for (o, (wr, got)) in w.iter().zip(yr).enumerate() {
+            let want = dot_order(xr, wr, if bias { b[o] } else { 0.0 });
+            assert_eq!(
+                got.to_bits(),
+                want.to_bits(),
+                "{N}x{DI}->{DO} bias {bias}: token {t} output {o}: {got} vs {want}"
+            );
+        }
+    }
+}
+
+/// `linear` (eight outputs per vector) has the bits of one fixed-order dot product per output
+/// on every per-token linear shape of the networks (q / proj `C → C`, kv `C → 2C`, C = 8 … 128)
+/// and on shapes with a dot tail, outputs past the last eight, and fewer than eight outputs.
+#[test]
+fn linear_has_the_dot_order_bit_for_bit() {
+    for bias in [true, false] {
+        linear_bits::<40, 8, 8>(1, bias);
+        linear_bits::<40, 8, 16>(2, bias);
+        linear_bits::<40, 16, 16>(3, bias);
+        linear_bits::<40, 16, 32>(4, bias);
+        linear_bits::<24, 32, 32>(5, bias);
+        linear_bits::<24, 32, 64>(6, bias);
+        linear_bits::<16, 64, 64>(7, bias);
+        linear_bits::<16, 64, 128>(8, bias);
+        linear_bits::<8, 128, 128>(9, bias);
+        linear_bits::<8, 128, 256>(10, bias);
+        linear_bits::<5, 20, 12>(11, bias);
+        linear_bits::<3, 7, 9>(12, bias);
+        linear_bits::<4, 33, 4>(13, bias);
+        linear_bits::<2, 1, 1>(14, bias);
+    }
+}

@@ -34,6 +34,12 @@ mod imp {
         pub(crate) fn add_scaled(self, s: f32, x: F8) -> F8 {
             F8(add_m256(self.0, mul_m256(set_splat_m256(s), x.0)))
         }
+
+        /// `self + x` per lane.
+        #[inline(always)]
+        pub(crate) fn add(self, x: F8) -> F8 {
+            F8(add_m256(self.0, x.0))
+        }
     }
 }
 
@@ -65,6 +71,16 @@ mod imp {
             let mut y = self.0;
             for (y, x) in y.iter_mut().zip(x.0) {
                 *y += s * x;
+            }
+            F8(y)
+        }
+
+        /// `self + x` per lane.
+        #[inline(always)]
+        pub(crate) fn add(self, x: F8) -> F8 {
+            let mut y = self.0;
+            for (y, x) in y.iter_mut().zip(x.0) {
+                *y += x;
             }
             F8(y)
         }

@@ -101,17 +101,71 @@ pub fn matmul_at<const K: usize, const M: usize, const N: usize>(
 }
 
 /// A linear layer over tokens, `y = x · wᵀ + b`, with PyTorch's weight layout `[out][in]`.
+///
+/// Each output is `dot(x_row, w_row) + b` (`+ 0.0` without a bias). Eight outputs at a time
+/// are computed together, one per lane ([`dot8`], the weights of the eight rows transposed once
+/// per call), with exactly [`dot`]'s operations per lane; the outputs past the last whole eight
+/// call [`dot`]. Why: one [`dot`] call per output spent most of its time in the call and the
+/// final pairwise tree (16 products at stage 1 of CAFCT-Net).
 pub fn linear<const N: usize, const DI: usize, const DO: usize>(
     x: &Tokens<N, DI>,
     w: &Mat<DO, DI>,
     bias: Option<&[f32; DO]>,
     y: &mut Tokens<N, DO>,
 ) {
+    let whole = DO / 8 * 8;
+    let (rows, _) = w.as_chunks::<8>();
+    for (o0, rows) in (0..).step_by(8).zip(rows) {
+        let mut wt = [[0.0f32; 8]; DI];
+        for (i, t) in wt.iter_mut().enumerate() {
+            *t = core::array::from_fn(|l| rows[l][i]);
+        }
+        let b: [f32; 8] = core::array::from_fn(|l| bias.map_or(0.0, |b| b[o0 + l]));
+        let b = F8::load(&b);
+        for (x_row, y_row) in x.iter().zip(y.iter_mut()) {
+            let (out, _) = y_row.as_chunks_mut::<8>();
+            if let Some(out) = out.get_mut(o0 / 8) {
+                dot8(x_row, &wt).add(b).store(out);
+            }
+        }
+    }
     for (x_row, y_row) in x.iter().zip(y.iter_mut()) {
-        for (o, (w_row, j)) in y_row.iter_mut().zip(w.iter().zip(0..)) {
+        for (o, (w_row, j)) in y_row.iter_mut().zip(w.iter().zip(0..)).skip(whole) {
             *o = dot(x_row, w_row) + bias.map_or(0.0, |b| b[j]);
         }
     }
+}
+
+/// Eight [`dot`]s of `x` at once, lane `l` against column `l` of `wt` (`wt[i][l]` is weight
+/// `i` of output `l`): the same partial sums (term `i` of each whole block of 16 to partial sum
+/// `i mod 16`, the tail to partial sum 0 in index order), the same pairwise tree, lane by
+/// lane — so each lane has [`dot`]'s bits.
+#[inline(always)]
+fn dot8<const DI: usize>(x: &[f32; DI], wt: &[[f32; 8]; DI]) -> F8 {
+    let mut lo = [F8::zero(); LANES];
+    let mut hi = [F8::zero(); LANES];
+    let blocks = DI / (2 * LANES);
+    let (xb, xt) = x.as_chunks::<{ 2 * LANES }>();
+    let (wb, wtail) = wt.as_chunks::<{ 2 * LANES }>();
+    for (xs, ws) in xb.iter().zip(wb).take(blocks) {
+        for l in 0..LANES {
+            lo[l] = lo[l].add_scaled(xs[l], F8::load(&ws[l]));
+            hi[l] = hi[l].add_scaled(xs[LANES + l], F8::load(&ws[LANES + l]));
+        }
+    }
+    for (&xv, wv) in xt.iter().zip(wtail) {
+        lo[0] = lo[0].add_scaled(xv, F8::load(wv));
+    }
+    for l in 0..LANES {
+        lo[l] = lo[l].add(hi[l]);
+    }
+    let q = [
+        lo[0].add(lo[4]),
+        lo[1].add(lo[5]),
+        lo[2].add(lo[6]),
+        lo[3].add(lo[7]),
+    ];
+    q[0].add(q[2]).add(q[1].add(q[3]))
 }
 
 /// Pixels per register tile of [`mix_channels`] (four 8-lane accumulators: four independent
