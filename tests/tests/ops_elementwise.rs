@@ -71,6 +71,75 @@ fn gelu_is_the_exact_erf_form() {
     );
 }
 
+/// `gelu` over a buffer (runs of 16 computing only the `erf` ranges their elements need) gives
+/// `gelu_scalar`'s bits for every element: runs needing each combination of `erf`'s middle and
+/// `expf` ranges, values on both sides of every range boundary (in GELU's argument, `x/√2`),
+/// special values, and a length that leaves a remainder after the last whole run.
+#[test]
+fn gelu_runs_have_the_scalar_bits() {
+    const LEN: usize = 16 * 64 + 7;
+    let sqrt2 = std::f32::consts::SQRT_2;
+    // |x/√2| boundaries of erff's ranges: 2⁻²⁸, 0.84375, 1.25, 1/0.35, 6.
+    let edges = [3.725_290_3e-9f32, 0.843_75, 1.25, 1.0 / 0.35, 6.0];
+    let mut specials = vec![
+        0.0f32,
+        -0.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        1e-30,
+    ];
+    for e in edges {
+        let x = e * sqrt2;
+        for k in -3i32..=3 {
+            let v = f32::from_bits(x.to_bits().wrapping_add_signed(k));
+            specials.extend([v, -v]);
+        }
+    }
+    let mut s = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = || {
+        s ^= s >> 12;
+        s ^= s << 25;
+        s ^= s >> 27;
+        (s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40) as f32 / (1u64 << 24) as f32
+    };
+    let mut x = [0.0f32; LEN];
+    for (r, run) in x.chunks_mut(16).enumerate() {
+        // Run kinds: small values only, + a middle-range value, + a tail value, + both,
+        // wide random values, special values.
+        for v in run.iter_mut() {
+            *v = (next() * 2.0 - 1.0) * 1.1;
+        }
+        let at = (next() * 16.0) as usize % run.len();
+        match r % 6 {
+            1 => run[at] = 1.5,
+            2 => run[at] = -3.0,
+            3 => {
+                run[at] = -1.5;
+                run[(at + 5) % run.len()] = 7.0;
+            }
+            4 => run
+                .iter_mut()
+                .for_each(|v| *v = (next() * 2.0 - 1.0) * 12.0),
+            5 => run
+                .iter_mut()
+                .zip(specials.iter().cycle().skip(r))
+                .for_each(|(v, s)| *v = *s),
+            _ => {}
+        }
+    }
+    let want: Vec<u32> = x.iter().map(|v| gelu_scalar(*v).to_bits()).collect();
+    gelu(&mut x);
+    for (i, (got, want)) in x.iter().zip(&want).enumerate() {
+        assert_eq!(
+            got.to_bits(),
+            *want,
+            "element {i}: {got} vs {}",
+            f32::from_bits(*want)
+        );
+    }
+}
+
 #[test]
 fn same_shape_arithmetic_by_hand() {
     let mut a: Map<1, 2, 2> = [[[1.0, 2.0], [3.0, 4.0]]];

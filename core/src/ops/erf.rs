@@ -69,6 +69,28 @@ const SB7: f32 = f32::from_bits(0xc1b3_8712);
 /// `libm::erff(x)`, bit for bit, without branches.
 #[inline(always)]
 pub(crate) fn erff(x: f32) -> f32 {
+    erff_ranges::<true, true>(x)
+}
+
+/// Whether `|x|` lies in `erff`'s middle range, `0.84375 ≤ |x| < 1.25`.
+#[inline(always)]
+pub(crate) fn in_mid_range(x: f32) -> bool {
+    (0x3f58_0000..0x3fa0_0000).contains(&(x.to_bits() & 0x7fff_ffff))
+}
+
+/// Whether `|x|` lies in `erff`'s two `expf` ranges, `1.25 ≤ |x| < 6`.
+#[inline(always)]
+pub(crate) fn in_tail_range(x: f32) -> bool {
+    (0x3fa0_0000..0x40c0_0000).contains(&(x.to_bits() & 0x7fff_ffff))
+}
+
+/// [`erff`] computing the middle range's rational only if `MID` and the two `expf` ranges'
+/// only if `TAIL`: the same bits as [`erff`] for every `x` outside the ranges left out
+/// ([`in_mid_range`], [`in_tail_range`]); for `x` inside one, a meaningless value. Why: the
+/// branch-free form pays for all five ranges per element; a run of elements that needs fewer
+/// can skip the others (the `expf` ranges are most of the cost).
+#[inline(always)]
+pub(crate) fn erff_ranges<const MID: bool, const TAIL: bool>(x: f32) -> f32 {
     let bits = x.to_bits();
     let negative = bits >> 31 != 0;
     let ix = bits & 0x7fff_ffff;
@@ -81,25 +103,34 @@ pub(crate) fn erff(x: f32) -> f32 {
     let s = 1.0 + z * (QQ1 + z * (QQ2 + z * (QQ3 + z * (QQ4 + z * QQ5))));
     let small = x + x * (r / s);
     // 0.84375 ≤ |x| < 1.25: erfc = 1 − erx − P/Q.
-    let s1 = ax - 1.0;
-    let p = PA0 + s1 * (PA1 + s1 * (PA2 + s1 * (PA3 + s1 * (PA4 + s1 * (PA5 + s1 * PA6)))));
-    let q = 1.0 + s1 * (QA1 + s1 * (QA2 + s1 * (QA3 + s1 * (QA4 + s1 * (QA5 + s1 * QA6)))));
-    let erfc_mid = 1.0 - ERX - p / q;
-    // 1.25 ≤ |x| < 1/0.35 (ra/sa) and 1/0.35 ≤ |x| < 6 (rb/sb).
-    let s2 = 1.0 / (ax * ax);
-    let ra = RA0
-        + s2 * (RA1 + s2 * (RA2 + s2 * (RA3 + s2 * (RA4 + s2 * (RA5 + s2 * (RA6 + s2 * RA7))))));
-    let sa = 1.0
-        + s2 * (SA1
-            + s2 * (SA2
-                + s2 * (SA3 + s2 * (SA4 + s2 * (SA5 + s2 * (SA6 + s2 * (SA7 + s2 * SA8)))))));
-    let rb = RB0 + s2 * (RB1 + s2 * (RB2 + s2 * (RB3 + s2 * (RB4 + s2 * (RB5 + s2 * RB6)))));
-    let sb = 1.0
-        + s2 * (SB1 + s2 * (SB2 + s2 * (SB3 + s2 * (SB4 + s2 * (SB5 + s2 * (SB6 + s2 * SB7))))));
-    let (rr, ss) = if ix < 0x4036_db6d { (ra, sa) } else { (rb, sb) };
-    let zt = f32::from_bits(ix & 0xffff_e000);
-    let erfc_tail =
-        expf_reduced(-zt * zt - 0.5625) * expf_reduced((zt - ax) * (zt + ax) + rr / ss) / ax;
+    let erfc_mid = if MID {
+        let s1 = ax - 1.0;
+        let p = PA0 + s1 * (PA1 + s1 * (PA2 + s1 * (PA3 + s1 * (PA4 + s1 * (PA5 + s1 * PA6)))));
+        let q = 1.0 + s1 * (QA1 + s1 * (QA2 + s1 * (QA3 + s1 * (QA4 + s1 * (QA5 + s1 * QA6)))));
+        1.0 - ERX - p / q
+    } else {
+        0.0
+    };
+    let erfc_tail = if TAIL {
+        // 1.25 ≤ |x| < 1/0.35 (ra/sa) and 1/0.35 ≤ |x| < 6 (rb/sb).
+        let s2 = 1.0 / (ax * ax);
+        let ra = RA0
+            + s2 * (RA1
+                + s2 * (RA2 + s2 * (RA3 + s2 * (RA4 + s2 * (RA5 + s2 * (RA6 + s2 * RA7))))));
+        let sa = 1.0
+            + s2 * (SA1
+                + s2 * (SA2
+                    + s2 * (SA3 + s2 * (SA4 + s2 * (SA5 + s2 * (SA6 + s2 * (SA7 + s2 * SA8)))))));
+        let rb = RB0 + s2 * (RB1 + s2 * (RB2 + s2 * (RB3 + s2 * (RB4 + s2 * (RB5 + s2 * RB6)))));
+        let sb = 1.0
+            + s2 * (SB1
+                + s2 * (SB2 + s2 * (SB3 + s2 * (SB4 + s2 * (SB5 + s2 * (SB6 + s2 * SB7))))));
+        let (rr, ss) = if ix < 0x4036_db6d { (ra, sa) } else { (rb, sb) };
+        let zt = f32::from_bits(ix & 0xffff_e000);
+        expf_reduced(-zt * zt - 0.5625) * expf_reduced((zt - ax) * (zt + ax) + rr / ss) / ax
+    } else {
+        0.0
+    };
     let erfc = if ix < 0x3fa0_0000 {
         erfc_mid
     } else {
