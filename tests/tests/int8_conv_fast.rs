@@ -263,7 +263,10 @@ fn depthwise_output_stage_equals_reference() {
 }
 
 /// One linear layer (`int8::linalg::linear`, a 1×1 convolution over tokens: with AVX2 its
-/// output stage runs eight features at a time, one channel per lane) against the scalar
+/// output stage runs eight features at a time, one channel per lane; with AVX-512 VNNI its
+/// sums come from tiles of four tokens × eight features where `DI` is a multiple of 4, so
+/// token counts that leave a partial tile and feature counts that leave a partial block are
+/// among the shapes) against the scalar
 /// formula `PerChannelQuant::output(j, Σ w·(x − zp))`, with blocks of eight features whose
 /// parameters the vector stage accepts and blocks it must leave to the scalar one.
 fn linear_case<const N: usize, const DI: usize, const DO: usize>(seed: u64) {
@@ -276,6 +279,14 @@ fn linear_case<const N: usize, const DI: usize, const DO: usize>(seed: u64) {
         // Every term at its largest magnitude.
         x.iter_mut().flatten().for_each(|v| *v = -128);
         w.iter_mut().flatten().for_each(|v| *v = -128);
+    }
+    if seed % 6 == 5 {
+        // The other extreme of the VNNI tile's bytes: x + 128 = 255 against zp_in = −128.
+        x.iter_mut().flatten().for_each(|v| *v = 127);
+        w.iter_mut()
+            .flatten()
+            .enumerate()
+            .for_each(|(i, v)| *v = if i % 3 == 0 { 127 } else { -128 });
     }
     let mut multiplier = [0i32; DO];
     let mut shift = [0i32; DO];
@@ -293,7 +304,11 @@ fn linear_case<const N: usize, const DI: usize, const DO: usize>(seed: u64) {
             }
         }
     }
-    let input_zp = if seed % 3 == 1 { 127 } else { rng.i8() };
+    let input_zp = match seed % 6 {
+        1 | 4 => 127,
+        5 => -128,
+        _ => rng.i8(),
+    };
     let q = PerChannelQuant {
         input_zp,
         output_zp: rng.i8(),

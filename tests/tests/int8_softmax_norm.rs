@@ -8,7 +8,7 @@ mod int8_support;
 use hepaseg_core::int8::linalg::{dot_slices, head_scores, transpose_columns, weighted_values};
 use hepaseg_core::int8::norm::{LayerNormQuant, MAX_FEATURES};
 use hepaseg_core::int8::quant::layer_norm_params;
-use hepaseg_core::int8::softmax::{Divisor, OUTPUT_SCALE_LOG2, OUTPUT_ZERO_POINT};
+use hepaseg_core::int8::softmax::{Divisor, ExpTable, OUTPUT_SCALE_LOG2, OUTPUT_ZERO_POINT};
 use hepaseg_core::int8::{
     build_exp_table, layer_norm, softmax, softmax_in_place, QuantParams, Requant,
 };
@@ -81,6 +81,17 @@ fn softmax_degenerate_inputs_do_not_panic() {
     let mut long = vec![0i8; 100_000];
     softmax_in_place(&mut long, &t);
     assert!(long.iter().all(|v| *v == -128)); // 1/100000 · 256 → 0
+                                              // The prepared table on the same degenerate inputs.
+    ExpTable::new(&t).softmax_in_place(&mut empty);
+    ExpTable::new(&t).weights(&empty, &mut []);
+    for (table, want) in [([0; 256], [0i16; 3]), ([-5; 256], [0; 3])] {
+        let mut w = [7i16; 3];
+        ExpTable::new(&table).weights(&[1, 2, 3], &mut w);
+        assert_eq!(w, want);
+    }
+    let mut w = [7i16; 3];
+    ExpTable::new(&t2).weights(&[-128, 127, 127], &mut w);
+    assert_eq!(w, [0, 128, 128]);
 }
 
 fn softmax_case<const R: usize, const C: usize, const COLS: bool>(
@@ -399,11 +410,26 @@ proptest! {
     ) {
         // A corrupt table (any i32) and a valid one.
         let t: [i32; 256] = table.try_into().unwrap();
-        for t in [t, build_exp_table(scale)] {
-            let (mut fast, mut slow) = (v.clone(), v.clone());
-            softmax_in_place(&mut fast, &t);
-            softmax_dividing(&mut slow, &t);
-            prop_assert_eq!(fast, slow);
+        // A non-increasing table with plateaus and zeros (the per-vector output table's
+        // early stop applies), and the full range of differences in one vector.
+        let mut steps = t.map(|e| e.rem_euclid(1 << 21));
+        steps.sort_unstable_by(|a, b| b.cmp(a));
+        steps[200..].fill(0);
+        let full: Vec<i8> = (i8::MIN..=i8::MAX).chain(v.iter().copied()).collect();
+        for t in [t, build_exp_table(scale), steps] {
+            let exp = ExpTable::new(&t);
+            for v in [&v, &full] {
+                let (mut fast, mut slow, mut table) = (v.clone(), v.clone(), v.clone());
+                softmax_in_place(&mut fast, &t);
+                softmax_dividing(&mut slow, &t);
+                prop_assert_eq!(&fast, &slow);
+                exp.softmax_in_place(&mut table);
+                prop_assert_eq!(&table, &slow);
+                let mut w = vec![-1i16; v.len()];
+                exp.weights(v, &mut w);
+                let want: Vec<i16> = slow.iter().map(|y| i16::from(*y) + 128).collect();
+                prop_assert_eq!(w, want);
+            }
         }
     }
 

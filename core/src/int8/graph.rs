@@ -61,7 +61,7 @@ use super::concat::Rescale;
 use super::elementwise::{AddQuant, MulQuant, ADD_LEFT_SHIFT};
 use super::linalg::dot_slices;
 use super::quant::{Clamp, PerChannelQuant, Requant, TensorQuant};
-use super::softmax::{softmax_in_place, OUTPUT_ZERO_POINT};
+use super::softmax::{ExpTable, OUTPUT_ZERO_POINT};
 use crate::blob::{Blob, BlobError, Dtype, Quant, QuantScheme, TensorInfo};
 use crate::error::Error;
 use crate::nets::Network;
@@ -874,7 +874,7 @@ const EXACT_I32_TERMS: usize = (i32::MAX / (255 * 255)) as usize;
 /// Integer non-local attention over a rectangular region, one query at a time (the int8 twin
 /// of the f32 `region_attention`): for each pixel `n` of the region, scores
 /// `requant(Σ_j (q[n][j] − zq)(k[m][j] − zk))` over the region's pixels `m` (row-major) into
-/// `scores`, [`softmax_in_place`] with `exp`, then for each channel `c`
+/// `scores`, [`super::softmax::softmax_in_place`] with `exp` (through an [`ExpTable`]), then for each channel `c`
 /// `requant(Σ_m (v[c][m] − zv)(p_m + 128))`, handed to `emit(c, n, value)`.
 ///
 /// Each query's scores (`region` values) are probed at the score point; the caller sees the
@@ -918,6 +918,7 @@ pub fn region_attention_q(
         clamp: Clamp::NONE,
     };
     let cr = t.cr;
+    let exp = ExpTable::new(a.exp);
     for qy in rows.clone() {
         for qx in cols.clone() {
             let n = qy * t.w + qx;
@@ -929,7 +930,7 @@ pub fn region_attention_q(
                 }
             }
             probe(pr, a.score, scores);
-            softmax_in_place(scores, a.exp);
+            exp.softmax_in_place(scores);
             for c in 0..t.c {
                 let vc =
                     t.v.get(c * plane..(c + 1) * plane)

@@ -61,10 +61,28 @@ pub fn linear<const N: usize, const DI: usize, const DO: usize>(
             .map(|(xv, wv)| i32::from(*wv) * (i32::from(*xv) - zp))
             .sum()
     };
+    // With AVX-512 VNNI, the whole blocks of eight features through the register tiles of
+    // `linear_vnni` (same sums, same output stage); the rest below.
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "avx512vnni",
+        target_feature = "avx512vl"
+    ))]
+    let done = if DI % 4 == 0 {
+        linear_quads(x, w, q, y)
+    } else {
+        0
+    };
+    #[cfg(not(all(
+        target_arch = "x86_64",
+        target_feature = "avx512vnni",
+        target_feature = "avx512vl"
+    )))]
+    let done = 0;
     // Blocks of eight output features, all tokens per block: with AVX2 the block's output
     // stage runs eight lanes at once (one channel per lane, `RowQuant::lanes`) where that is
     // exactly `PerChannelQuant::output` for all eight; the same sums either way.
-    for first in (0..DO).step_by(8) {
+    for first in (done..DO).step_by(8) {
         let block = first..DO.min(first + 8);
         #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
         if block.len() == 8 {
@@ -88,6 +106,58 @@ pub fn linear<const N: usize, const DI: usize, const DO: usize>(
             }
         }
     }
+}
+
+/// [`linear`]'s whole blocks of eight features through `linear_vnni`'s tiles of four tokens
+/// (`DI` a multiple of 4); returns how many features it wrote (`DO` rounded down to 8).
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx512vnni",
+    target_feature = "avx512vl"
+))]
+fn linear_quads<const N: usize, const DI: usize, const DO: usize>(
+    x: &Tokens<N, DI, i8>,
+    w: &Mat<DO, DI, i8>,
+    q: &PerChannelQuant<'_, DO>,
+    y: &mut Tokens<N, DO, i8>,
+) -> usize {
+    use super::linear_vnni::{pack, tile, TT};
+    let nq = DI / 4;
+    let full = DO / 8 * 8;
+    // |w · (x − zp)| ≤ 128 · 255 per term.
+    let bound = 128 * 255 * DI as i64;
+    let mut wq = [[0i32; 8]; DI];
+    for first in (0..full).step_by(8) {
+        let rows = &w[first..first + 8];
+        pack(bytemuck::cast_slice(rows.as_flattened()), nq, &mut wq);
+        let offsets: [i32; 8] =
+            core::array::from_fn(|o| super::conv_tiles::offset(q.input_zp, &rows[o]));
+        let stage = super::requant_avx2::RowQuant::lanes(q, first, bound);
+        for (xs, ys) in x.chunks(TT).zip(y.chunks_mut(TT)) {
+            // A last tile of fewer tokens repeats its last one (results not written).
+            let quads: [&[[i8; 4]]; TT] =
+                core::array::from_fn(|t| bytemuck::cast_slice(&xs[t.min(xs.len() - 1)][..]));
+            for (y_row, acc) in ys.iter_mut().zip(tile(quads, &wq[..nq])) {
+                // The exact sums (see `linear_vnni`): the subtraction does not wrap.
+                let acc: [i32; 8] = core::array::from_fn(|o| acc[o].wrapping_sub(offsets[o]));
+                let out = &mut y_row[first..first + 8];
+                match &stage {
+                    // Outputs are clamped into the int8 range: the narrowing is exact.
+                    Some(stage) => {
+                        for (o, v) in out.iter_mut().zip(stage.apply(acc)) {
+                            *o = v as i8;
+                        }
+                    }
+                    None => {
+                        for (j, (o, a)) in out.iter_mut().zip(acc).enumerate() {
+                            *o = q.output(first + j, a);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    full
 }
 
 /// `y = requant(a · b)` for two int8 activations.

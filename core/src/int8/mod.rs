@@ -71,6 +71,12 @@ mod conv_tiles;
 pub mod elementwise;
 pub mod graph;
 pub mod linalg;
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx512vnni",
+    target_feature = "avx512vl"
+))]
+mod linear_vnni;
 pub mod lut;
 pub mod norm;
 pub mod pool;
@@ -90,4 +96,4 @@ pub use quant::{
     PerChannelQuant, QuantParams, Requant, TensorQuant,
 };
 pub use resize::resize_bilinear;
-pub use softmax::{softmax, softmax_in_place};
+pub use softmax::{softmax, softmax_in_place, ExpTable};

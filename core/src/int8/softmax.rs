@@ -59,9 +59,15 @@ impl ProbQ {
     /// `round(256 · e / sum)` rounded half up.
     #[inline]
     fn apply(&self, e: u64) -> i8 {
+        (i32::from(self.quotient(e)) + i32::from(OUTPUT_ZERO_POINT)) as i8
+    }
+
+    /// `min(⌊(512·e + sum) / (2·sum)⌋, 255)`: [`ProbQ::apply`] before the zero point.
+    #[inline]
+    fn quotient(&self, e: u64) -> u8 {
         let q = self.div.div(e.saturating_mul(512).saturating_add(self.sum));
         // q ≤ 256 for a valid table (e ≤ sum); anything larger saturates.
-        (q.min(255) as i32 + i32::from(OUTPUT_ZERO_POINT)) as i8
+        q.min(255) as u8
     }
 }
 
@@ -115,6 +121,90 @@ pub fn softmax_in_place(v: &mut [i8], exp_table: &[i32; 256]) {
     let p = ProbQ::new(sum);
     for x in v.iter_mut() {
         *x = p.apply(exp_of(exp_table, max, *x));
+    }
+}
+
+/// An exp table prepared once for many vectors (an attention's scores, one vector per query
+/// and head): the entries as [`softmax_in_place`] reads them (negative ones count as 0) and
+/// whether they never increase with `d = max − x` (true for every table the host builds).
+///
+/// # Why a per-vector output table, and why it is the same softmax
+///
+/// Every output of one vector is `f(d) = min(⌊(512·e(d) + S) / 2S⌋, 255)` (then `− 128`), a
+/// function of `d = max − x` alone once the vector's sum `S` is known. So instead of one
+/// reciprocal multiply per element, [`ExpTable::quotients`] evaluates `f` once per distinct
+/// `d` (at most `max − min + 1` of them, through the same [`Divisor`]) into a 256-entry byte
+/// table and each element reads its output from it: the same function of the same integers.
+/// For a non-increasing table `f` is non-increasing in `d` (the numerator is, the divisor is
+/// fixed), so once it reaches 0 it stays 0 and the rest of the table is 0 without dividing —
+/// with the host's tables most of the range (`e^{−s·d} < 2^{−9}` already gives 0).
+#[derive(Debug, Clone)]
+pub struct ExpTable {
+    e: [u32; 256],
+    monotone: bool,
+}
+
+impl ExpTable {
+    /// Prepares `table` (built for the scores' input quantization, see the module docs).
+    pub fn new(table: &[i32; 256]) -> Self {
+        // `table[d].max(0) ≤ i32::MAX`: fits a `u32`.
+        let e: [u32; 256] = core::array::from_fn(|d| table[d].max(0) as u32);
+        let monotone = e.windows(2).all(|w| w[1] <= w[0]);
+        Self { e, monotone }
+    }
+
+    /// The vector's maximum and its quotients `f(d)` for `d = 0..=max − min` (entries past
+    /// that are 0 and never read): `y = f(max − x) − 128` is [`softmax_in_place`]'s output.
+    /// `None` for an empty vector.
+    #[inline]
+    fn quotients(&self, v: &[i8]) -> Option<(i8, [u8; 256])> {
+        let max = v.iter().copied().max()?;
+        let min = v.iter().copied().min()?;
+        let mut f = [0u8; 256];
+        // At most 256 terms of at most 2³¹ − 1: the `u64` sum cannot saturate for any
+        // length below 2³³, where `softmax_in_place`'s saturating sum agrees with it.
+        let sum = v
+            .iter()
+            .fold(0u64, |s, x| s.saturating_add(self.exp(max, *x)));
+        if sum == 0 {
+            return Some((max, f));
+        }
+        let p = ProbQ::new(sum);
+        let range = usize::from((i32::from(max) - i32::from(min)) as u8);
+        for (q, e) in f[..=range].iter_mut().zip(&self.e) {
+            *q = p.quotient(u64::from(*e));
+            if *q == 0 && self.monotone {
+                break;
+            }
+        }
+        Some((max, f))
+    }
+
+    /// `e(max − x)`.
+    #[inline]
+    fn exp(&self, max: i8, x: i8) -> u64 {
+        // max ≥ x, so the difference is in 0..=255.
+        u64::from(self.e[usize::from((i32::from(max) - i32::from(x)) as u8)])
+    }
+
+    /// [`softmax_in_place`] with this table: the same outputs.
+    pub fn softmax_in_place(&self, v: &mut [i8]) {
+        if let Some((max, f)) = self.quotients(v) {
+            for x in v.iter_mut() {
+                let q = f[usize::from((i32::from(max) - i32::from(*x)) as u8)];
+                *x = (i32::from(q) + i32::from(OUTPUT_ZERO_POINT)) as i8;
+            }
+        }
+    }
+
+    /// The softmax of `v` as attention weights: `w[i] = y_i + 128 ∈ 0..=255` for the outputs
+    /// `y` of [`softmax_in_place`] (over the common length), without writing `v`.
+    pub fn weights(&self, v: &[i8], w: &mut [i16]) {
+        if let Some((max, f)) = self.quotients(v) {
+            for (w, x) in w.iter_mut().zip(v) {
+                *w = i16::from(f[usize::from((i32::from(max) - i32::from(*x)) as u8)]);
+            }
+        }
     }
 }
 

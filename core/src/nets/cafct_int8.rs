@@ -68,7 +68,7 @@ use crate::int8::graph::{
 use crate::int8::linalg::{head_scores, tensor_outputs, transpose_columns, weighted_values};
 use crate::int8::pool;
 use crate::int8::quant::{Clamp, PerChannelQuant, Requant, TensorQuant, MAX_ACT_DOT_TERMS};
-use crate::int8::softmax::{softmax_in_place, OUTPUT_ZERO_POINT};
+use crate::int8::softmax::{ExpTable, OUTPUT_ZERO_POINT};
 use crate::nets::agcaf_int8::BasicBlockQ;
 use crate::tensor::{
     channels_at_mut, mat_mut, mat_ref, split_channels_mut, vec_mut, Flat, Map, Mat, Tokens,
@@ -240,6 +240,10 @@ impl<'a, const CI: usize, const C: usize, const K: usize> PatchEmbedQ<'a, CI, C,
     }
 }
 
+/// Tokens whose queries and projections [`SraQ`] computes together (each linear layer call
+/// then packs its weights once per chunk instead of once per token).
+const QUERY_CHUNK: usize = 16;
+
 /// Spatial-reduction multi-head attention at prefix `A` (PVT-v2), one query at a time.
 #[derive(Debug, Clone, Copy)]
 pub struct SraQ<'a, const C: usize, const C2: usize, const SR: usize, const REDUCE: bool> {
@@ -289,7 +293,7 @@ impl<'a, const C: usize, const C2: usize, const SR: usize, const REDUCE: bool>
                 } else {
                     0
                 },
-                2 * i8_bytes(C) + i8_bytes(nk) + Self::head_bytes(nk),
+                2 * i8_bytes(QUERY_CHUNK * C) + i8_bytes(nk) + Self::head_bytes(nk),
             )
     }
 
@@ -361,8 +365,8 @@ impl<'a, const C: usize, const C2: usize, const SR: usize, const REDUCE: bool>
         }
         probe(pr, self.kv.out, kv.flat());
         let kv: &Mat<NK, C2, i8> = kv;
-        let q = mat_scratch::<1, C>(&mut scratch)?;
-        let out = mat_scratch::<1, C>(&mut scratch)?;
+        let qs = mat_scratch::<QUERY_CHUNK, C>(&mut scratch)?;
+        let outs = mat_scratch::<QUERY_CHUNK, C>(&mut scratch)?;
         let scores = scratch.take_i8(NK)?;
         let kt = bytemuck::cast_slice_mut::<i32, i16>(scratch.take_i32((C * NK).div_ceil(2))?);
         let vt = bytemuck::cast_slice_mut::<i32, i16>(scratch.take_i32((C * NK).div_ceil(2))?);
@@ -392,26 +396,51 @@ impl<'a, const C: usize, const C2: usize, const SR: usize, const REDUCE: bool>
         // output over kv's rows (C and NK are at most MAX_ACT_DOT_TERMS), so the same bits.
         transpose_columns(kv, 0, zkv, kt);
         transpose_columns(kv, C, zkv, vt);
-        for xn in x.iter_mut() {
-            self.q.run(core::array::from_ref(&*xn), xp, q);
-            probe(pr, self.q.out, q.flat());
-            for h in 0..HEADS {
-                let heads = h * d..(h + 1) * d;
-                head_scores(&q[0][heads.clone()], zq, &kt[h * d * NK..], sums);
-                tensor_outputs(&score_q, sums, scores);
-                probe(pr, a.score, scores);
-                softmax_in_place(scores, a.exp);
-                for (w, p) in weights.iter_mut().zip(scores.iter()) {
-                    *w = i16::from(*p) + 128;
+        let exp = ExpTable::new(a.exp);
+        // Tokens in chunks: the chunk's queries first (its tokens are not overwritten yet),
+        // then each token's heads, then the chunk's projections over its tokens; the probe
+        // sees q, the scores and the attention output token by token as before.
+        for x_chunk in x.chunks_mut(QUERY_CHUNK) {
+            let t = x_chunk.len();
+            match <&Mat<QUERY_CHUNK, C, i8>>::try_from(&*x_chunk) {
+                Ok(xc) => {
+                    self.q.run(xc, xp, qs);
                 }
-                let hs = &mut head_sums[..d];
-                weighted_values(weights, &vt[h * d * NK..], hs);
-                for (o, acc) in out[0][heads].iter_mut().zip(hs.iter()) {
-                    *o = attn_q.output(*acc);
+                Err(_) => {
+                    for (xn, qn) in x_chunk.iter().zip(qs.iter_mut()) {
+                        self.q
+                            .run(core::array::from_ref(xn), xp, core::array::from_mut(qn));
+                    }
                 }
             }
-            probe(pr, a.attn, out.flat());
-            self.proj.run(&*out, a.attn, core::array::from_mut(xn));
+            for (qn, out) in qs[..t].iter().zip(outs.iter_mut()) {
+                probe(pr, self.q.out, qn);
+                for h in 0..HEADS {
+                    let heads = h * d..(h + 1) * d;
+                    head_scores(&qn[heads.clone()], zq, &kt[h * d * NK..], sums);
+                    tensor_outputs(&score_q, sums, scores);
+                    probe(pr, a.score, scores);
+                    // The softmax outputs only ever meet the values as the weights `p + 128`.
+                    exp.weights(scores, weights);
+                    let hs = &mut head_sums[..d];
+                    weighted_values(weights, &vt[h * d * NK..], hs);
+                    for (o, acc) in out[heads].iter_mut().zip(hs.iter()) {
+                        *o = attn_q.output(*acc);
+                    }
+                }
+                probe(pr, a.attn, out);
+            }
+            match <&mut Mat<QUERY_CHUNK, C, i8>>::try_from(&mut *x_chunk) {
+                Ok(xc) => {
+                    self.proj.run(outs, a.attn, xc);
+                }
+                Err(_) => {
+                    for (xn, on) in x_chunk.iter_mut().zip(outs.iter()) {
+                        self.proj
+                            .run(core::array::from_ref(on), a.attn, core::array::from_mut(xn));
+                    }
+                }
+            }
         }
         probe(pr, self.proj.out, x.flat());
         Ok(self.proj.out)
