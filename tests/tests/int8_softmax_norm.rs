@@ -5,7 +5,9 @@
 #[macro_use]
 mod int8_support;
 
-use hepaseg_core::int8::linalg::{dot_slices, head_scores, transpose_columns, weighted_values};
+use hepaseg_core::int8::linalg::{
+    dot_slices, head_scores, transpose_columns, weighted_values, HeadKeys,
+};
 use hepaseg_core::int8::norm::{LayerNormQuant, MAX_FEATURES};
 use hepaseg_core::int8::quant::layer_norm_params;
 use hepaseg_core::int8::softmax::{Divisor, ExpTable, OUTPUT_SCALE_LOG2, OUTPUT_ZERO_POINT};
@@ -440,9 +442,11 @@ proptest! {
         extreme in any::<bool>(),
         zps in proptest::array::uniform3(any::<i8>()),
     ) {
-        // 40 keys (two full blocks of 16 and a partial one) of up to 2·C = 2·heads·d columns
-        // (keys, then values), d = 3 or 16 (the edge networks' heads); one query row.
-        const NK: usize = 40;
+        // 43 keys (two full blocks of 16 and a partial one; with VNNI a block of 32, one of 8
+        // and three single keys) of up to 2·C = 2·heads·d columns (keys, then values), d = 3
+        // or 16 (the edge networks' heads; 3 takes `HeadKeys`' i16 layout everywhere); one
+        // query row.
+        const NK: usize = 43;
         const C2: usize = 2 * 4 * 16;
         let d = if seed % 2 == 0 { 3 } else { 16 };
         let c = heads * d;
@@ -467,11 +471,17 @@ proptest! {
         let w: Vec<i16> = p.iter().map(|v| i16::from(*v) + 128).collect();
         let mut sums = [0i32; NK];
         let mut hs = vec![0i32; d];
+        let mut buf = vec![0i32; (c * NK).div_ceil(2)];
+        let keys = HeadKeys::new(&kv, c, heads, (zq, zk), &mut buf);
+        let mut laid_out = [0i32; NK];
         for h in 0..heads {
             let cols = h * d..(h + 1) * d;
             head_scores(&q[cols.clone()], zq, &kt[h * d * NK..], &mut sums);
-            for (m, s) in sums.iter().enumerate() {
-                prop_assert_eq!(*s, dot_slices(&q[cols.clone()], zq, &kv[m][cols.clone()], zk));
+            keys.scores(h, &q[cols.clone()], &mut laid_out);
+            for (m, (s, l)) in sums.iter().zip(&laid_out).enumerate() {
+                let want = dot_slices(&q[cols.clone()], zq, &kv[m][cols.clone()], zk);
+                prop_assert_eq!(*s, want);
+                prop_assert_eq!(*l, want, "HeadKeys, head {} key {}", h, m);
             }
             weighted_values(&w, &vt[h * d * NK..], &mut hs);
             for (j, s) in hs.iter().enumerate() {

@@ -333,3 +333,105 @@ pub fn tensor_outputs(q: &TensorQuant, acc: &[i32], out: &mut [i8]) {
         *o = q.output(*a);
     }
 }
+
+/// The keys of one attention (columns `0..c` of `kv`, `heads` heads of `d = c / heads`
+/// columns) laid out once for every query's [`HeadKeys::scores`], in the caller's `buf` of
+/// `⌈c·NK / 2⌉` `i32` (the room [`transpose_columns`] needs):
+///
+/// * with AVX-512 VNNI and `d` a multiple of 4: quad rows of unsigned key bytes
+///   (`scores_vnni.rs`) and, per head and key, `init[m] = −zq · Σ_j k_mj`; a query's scores
+///   are then `Σ_j (k_mj + 128)·q_j + init[m] + c_q` with `c_q = −(128 + zk)·Σ_j q_j +
+///   d·zq·zk`, which is `Σ_j (q_j − zq)(k_mj − zk)` expanded (exact: every step is an
+///   integer identity, wrapping additions of terms whose true sum is an `i32`);
+/// * otherwise the `i16` rows of [`transpose_columns`] and [`head_scores`].
+///
+/// Either way the same integer score as [`dot_slices`] over the key's row.
+#[derive(Debug)]
+pub struct HeadKeys<'s> {
+    buf: &'s [i32],
+    nk: usize,
+    d: usize,
+    zq: i8,
+    /// Where the quad layout is in use: `c` and `zk` (the `i16` rows hold `k − zk`).
+    #[cfg_attr(
+        not(all(
+            target_arch = "x86_64",
+            target_feature = "avx512vnni",
+            target_feature = "avx512vl"
+        )),
+        allow(dead_code)
+    )]
+    quads: Option<(usize, i8)>,
+}
+
+impl<'s> HeadKeys<'s> {
+    /// Lays out the keys (columns `0..c`, zero point `zk`) for queries at `zq`.
+    pub fn new<const NK: usize, const C2: usize>(
+        kv: &Mat<NK, C2, i8>,
+        c: usize,
+        heads: usize,
+        (zq, zk): (i8, i8),
+        buf: &'s mut [i32],
+    ) -> Self {
+        let d = c / heads.max(1);
+        let quads = cfg!(all(
+            target_arch = "x86_64",
+            target_feature = "avx512vnni",
+            target_feature = "avx512vl"
+        )) && d.is_multiple_of(4)
+            && d > 0
+            && c <= C2
+            && c / 4 * NK + heads * NK <= buf.len();
+        if quads {
+            let (u, init) = buf.split_at_mut(c / 4 * NK);
+            for (k, row) in u.chunks_exact_mut(NK.max(1)).enumerate() {
+                for (v, key) in row.iter_mut().zip(kv) {
+                    let b: [u8; 4] = core::array::from_fn(|i| key[4 * k + i] as u8 ^ 0x80);
+                    *v = i32::from_le_bytes(b);
+                }
+            }
+            for (h, row) in init.chunks_exact_mut(NK.max(1)).take(heads).enumerate() {
+                for (v, key) in row.iter_mut().zip(kv) {
+                    let s: i32 = key[h * d..(h + 1) * d].iter().map(|&x| i32::from(x)).sum();
+                    *v = (-i32::from(zq)).wrapping_mul(s);
+                }
+            }
+        } else {
+            transpose_columns(kv, 0, zk, bytemuck::cast_slice_mut(buf));
+        }
+        Self {
+            buf,
+            nk: NK,
+            d,
+            zq,
+            quads: quads.then_some((c, zk)),
+        }
+    }
+
+    /// `acc[m] = Σ_j (q[j] − zq)(k_mj − zk)` over head `h`'s `d` columns for every key `m`
+    /// (`q` the query's `d` values of the head, `acc` one per key).
+    #[inline]
+    pub fn scores(&self, h: usize, q: &[i8], acc: &mut [i32]) {
+        let (nk, d) = (self.nk, self.d);
+        #[cfg(all(
+            target_arch = "x86_64",
+            target_feature = "avx512vnni",
+            target_feature = "avx512vl"
+        ))]
+        if let Some((c, zk)) = self.quads {
+            let (zq, zk) = (i32::from(self.zq), i32::from(zk));
+            let sq: i32 = q.iter().map(|&v| i32::from(v)).sum();
+            let cq = (-(128 + zk))
+                .wrapping_mul(sq)
+                .wrapping_add((d as i32).wrapping_mul(zq).wrapping_mul(zk));
+            let (u, init) = self.buf.split_at(self.buf.len().min(c / 4 * nk));
+            let u = u.get(h * d / 4 * nk..).unwrap_or(&[]);
+            let init = init.get(h * nk..(h + 1) * nk).unwrap_or(&[]);
+            let q: &[[i8; 4]] = bytemuck::cast_slice(&q[..q.len() / 4 * 4]);
+            super::scores_vnni::scores(&q[..q.len().min(d / 4)], u, init, cq, acc);
+            return;
+        }
+        let kt: &[i16] = bytemuck::cast_slice(self.buf);
+        head_scores(q, self.zq, kt.get(h * d * nk..).unwrap_or(&[]), acc);
+    }
+}

@@ -84,6 +84,12 @@ pub mod quant;
 #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
 mod requant_avx2;
 pub mod resize;
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx512vnni",
+    target_feature = "avx512vl"
+))]
+mod scores_vnni;
 pub mod softmax;
 
 pub use concat::{concat2, requantize, requantize_in_place, Rescale};

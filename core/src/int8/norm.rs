@@ -39,26 +39,11 @@ pub const EPS_FRAC_BITS: u32 = 8;
 /// and the Q20 normalized value (`|n| ≤ √D ≤ 64`) in `i32`.
 pub const MAX_FEATURES: usize = 4096;
 
-/// `⌊√n⌋` for every `u64`, by the digit-by-digit (restoring) method: 32 iterations of
-/// shifts, compares and subtractions, no division, no floating point.
+/// `⌊√n⌋` for every `u64`: core's `u64::isqrt` (integer only, exact). It replaced a
+/// digit-by-digit loop (32 dependent steps) that was most of the layer norm's time — one root
+/// per token; the tests check it against that loop and hand-computed roots.
 pub const fn isqrt_u64(n: u64) -> u64 {
-    // `bit` is the largest power of four ≤ n (or 0 for n = 0).
-    let mut bit: u64 = 1 << 62;
-    while bit > n {
-        bit >>= 2;
-    }
-    let (mut rem, mut root) = (n, 0u64);
-    while bit != 0 {
-        // Invariant: root = 2·r·bit for the partial root r so far; root + bit ≤ 2^63.
-        if rem >= root + bit {
-            rem -= root + bit;
-            root = (root >> 1) + bit;
-        } else {
-            root >>= 1;
-        }
-        bit >>= 2;
-    }
-    root
+    n.isqrt()
 }
 
 /// Integer parameters of a layer norm over `D` features (built on the host by

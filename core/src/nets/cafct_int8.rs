@@ -65,7 +65,7 @@ use crate::int8::graph::{
     probe, rescale, AddQ, AttentionQ, Int8Error, LayerNormQ, LinearQ, LutQ, MulQ, Point, Probe,
     QName, Reader, UnitQ,
 };
-use crate::int8::linalg::{head_scores, tensor_outputs, transpose_columns, weighted_values};
+use crate::int8::linalg::{tensor_outputs, transpose_columns, weighted_values, HeadKeys};
 use crate::int8::pool;
 use crate::int8::quant::{Clamp, PerChannelQuant, Requant, TensorQuant, MAX_ACT_DOT_TERMS};
 use crate::int8::softmax::{ExpTable, OUTPUT_ZERO_POINT};
@@ -297,7 +297,8 @@ impl<'a, const C: usize, const C2: usize, const SR: usize, const REDUCE: bool>
             )
     }
 
-    /// The transposed keys and values ([`transpose_columns`], `C × NK` `i16` each), one
+    /// The keys laid out for the scores ([`HeadKeys`]) and the transposed values
+    /// ([`transpose_columns`]), `C × NK` `i16` of room each, one
     /// query's `i32` scores and `i16` weights, and one head's `i32` weighted sums.
     const fn head_bytes(nk: usize) -> usize {
         2 * i32_bytes((C * nk).div_ceil(2))
@@ -368,7 +369,7 @@ impl<'a, const C: usize, const C2: usize, const SR: usize, const REDUCE: bool>
         let qs = mat_scratch::<QUERY_CHUNK, C>(&mut scratch)?;
         let outs = mat_scratch::<QUERY_CHUNK, C>(&mut scratch)?;
         let scores = scratch.take_i8(NK)?;
-        let kt = bytemuck::cast_slice_mut::<i32, i16>(scratch.take_i32((C * NK).div_ceil(2))?);
+        let kt = scratch.take_i32((C * NK).div_ceil(2))?;
         let vt = bytemuck::cast_slice_mut::<i32, i16>(scratch.take_i32((C * NK).div_ceil(2))?);
         let sums = scratch.take_i32(NK)?;
         let weights =
@@ -391,10 +392,10 @@ impl<'a, const C: usize, const C2: usize, const SR: usize, const REDUCE: bool>
             clamp: Clamp::NONE,
         };
         let d = C / HEADS;
-        // Scores as NK-wide steps over transposed keys, weighted sums as dot products along
-        // transposed values: the same exact integer sums as one dot product per score / per
+        // Scores as NK-wide steps over keys laid out once (`HeadKeys`: VNNI quads or
+        // transposed `i16` rows), weighted sums as dot products along transposed values: the same exact integer sums as one dot product per score / per
         // output over kv's rows (C and NK are at most MAX_ACT_DOT_TERMS), so the same bits.
-        transpose_columns(kv, 0, zkv, kt);
+        let keys = HeadKeys::new(kv, C, HEADS, (zq, zkv), kt);
         transpose_columns(kv, C, zkv, vt);
         let exp = ExpTable::new(a.exp);
         // Tokens in chunks: the chunk's queries first (its tokens are not overwritten yet),
@@ -417,7 +418,7 @@ impl<'a, const C: usize, const C2: usize, const SR: usize, const REDUCE: bool>
                 probe(pr, self.q.out, qn);
                 for h in 0..HEADS {
                     let heads = h * d..(h + 1) * d;
-                    head_scores(&qn[heads.clone()], zq, &kt[h * d * NK..], sums);
+                    keys.scores(h, &qn[heads.clone()], sums);
                     tensor_outputs(&score_q, sums, scores);
                     probe(pr, a.score, scores);
                     // The softmax outputs only ever meet the values as the weights `p + 128`.
