@@ -68,7 +68,7 @@ pub fn linear<const N: usize, const DI: usize, const DO: usize>(
         target_feature = "avx512vnni",
         target_feature = "avx512vl"
     ))]
-    let done = if DI % 4 == 0 {
+    let done = if DI.is_multiple_of(4) {
         linear_quads(x, w, q, y)
     } else {
         0
