@@ -131,6 +131,11 @@ enum Command {
         /// What the report's ground-truth masks mark: tumor or liver.
         #[arg(long, default_value = "tumor", value_parser = ["tumor", "liver"])]
         target: String,
+        /// Also report, block by block, how much rounding that block's activations to int8
+        /// costs (f32 forwards with fake-quantized points; slow: one forward per block and
+        /// report slice).
+        #[arg(long)]
+        sensitivity: bool,
     },
     /// Show a weight blob's header, tensors, checksum and signature status.
     ///
@@ -226,6 +231,7 @@ fn main() -> ExitCode {
             calib_slices,
             report_slices,
             target,
+            sensitivity,
         } => {
             if format == "onnx" {
                 export_onnx(
@@ -235,7 +241,11 @@ fn main() -> ExitCode {
                     &out,
                     test_data.as_deref(),
                     seed,
-                    sign.is_some() || quantize.is_some() || calib.is_some() || percentile.is_some(),
+                    sign.is_some()
+                        || quantize.is_some()
+                        || calib.is_some()
+                        || percentile.is_some()
+                        || sensitivity,
                 )
             } else if test_data.is_some() {
                 Err("--test-data needs --format onnx".to_owned())
@@ -249,10 +259,10 @@ fn main() -> ExitCode {
                     sign.as_deref(),
                     percentile,
                     (calib_slices, report_slices),
-                    &target,
+                    (&target, sensitivity),
                 )
-            } else if calib.is_some() || percentile.is_some() {
-                Err("--calib and --percentile need --quantize int8".to_owned())
+            } else if calib.is_some() || percentile.is_some() || sensitivity {
+                Err("--calib, --percentile and --sensitivity need --quantize int8".to_owned())
             } else if let Some(ckpt) = checkpoint {
                 hepaseg::train::run::export_checkpoint(model, &ckpt, &out, sign.as_deref())
             } else if random_init {
@@ -306,7 +316,7 @@ fn export_onnx(
     use hepaseg::quant::export::ParamSource;
     if blob_options {
         return Err(
-            "--sign, --quantize, --calib and --percentile are for weight blobs; \
+            "--sign, --quantize, --calib, --percentile and --sensitivity are for weight blobs; \
                     --format onnx writes f32 weights (quantize the ONNX model with your \
                     runtime's tools)"
                 .to_owned(),
@@ -341,7 +351,7 @@ fn export_int8(
     sign: Option<&std::path::Path>,
     percentile: Option<f64>,
     (calib_slices, report_slices): (usize, usize),
-    target: &str,
+    (target, sensitivity): (&str, bool),
 ) -> Result<String, String> {
     use hepaseg::quant::{Int8Export, ParamSource, RangeMode};
     let params = match (random_init, checkpoint) {
@@ -375,6 +385,7 @@ fn export_int8(
         } else {
             hepaseg::data::Target::Tumor
         },
+        sensitivity,
     })
 }
 

@@ -10,6 +10,7 @@ use cli_quant_support::{
 };
 use hepaseg::quant::graph::{Ctx, Ignore, NamedParams, Trace};
 use hepaseg::quant::report::{point_errors, AlignedBytes, Recorder};
+use hepaseg::quant::sensitivity::{block_of, rounded_logits, sensitivity};
 use hepaseg::quant::{cafct, cafct_config, compare, quantize_network, Calib, EvalSlice, RangeMode};
 use hepaseg_core::blob::{Blob, BlobError, SignaturePolicy};
 use hepaseg_core::int8::graph::Int8Error;
@@ -162,6 +163,67 @@ fn every_cafct_activation_point_tracks_f32() {
         .map(|e| e.mean_abs / f64::from(e.scale))
         .fold(0.0, f64::max);
     assert!(worst < 5.0, "mean error of some point is {worst} LSB");
+}
+
+/// The sensitivity analysis' model of int8 — the f32 calibration forward with activation points
+/// rounded to their int8 grid — lands much closer to core's int8 engine than the plain forward
+/// does; rounding nothing is the plain forward; a block's row rounds only that block.
+#[test]
+fn fake_quantized_forward_models_the_int8_engine() {
+    let calib = phantom_slices(100..104, 4);
+    let val = phantom_slices(200..202, 2);
+    let values = centred::<CafctTiny>(&calib);
+    let cfg = Calib::Cafct(cafct_config("tiny").unwrap());
+    let images: Vec<Vec<f32>> = calib.iter().map(|s| s.image.clone()).collect();
+    let q = quantize_network::<CafctTiny>(&cfg, &values, &images, RangeMode::MinMax).unwrap();
+    let blob = q.to_bytes().unwrap();
+    let params = NamedParams::new(CafctTiny::PARAMS, &values).unwrap();
+    let plain = rounded_logits(&cfg, &params, &q.points, &val, &|_| false, 2).unwrap();
+    let int8_weights = params.with_int8_weights();
+    let all = rounded_logits(&cfg, &int8_weights, &q.points, &val, &|_| true, 1).unwrap();
+    let (mut off_plain, mut off_rounded, mut n) = (0.0, 0.0, 0.0);
+    for ((s, p), r) in val.iter().zip(&plain).zip(&all) {
+        let mut ignore = Ignore;
+        let mirror = cafct::forward(
+            &mut Ctx::new(&params, &mut ignore, None),
+            &cafct_config("tiny").unwrap(),
+            &s.image,
+        )
+        .unwrap();
+        assert_eq!(&mirror.d, p, "rounding nothing changed the forward");
+        let (q8, scale, zp) = run_int8::<CafctTiny>(&blob, &s.image);
+        for ((&qv, &pv), &rv) in q8.iter().zip(p).zip(r) {
+            let int8 = f64::from(scale) * (f64::from(qv) - f64::from(zp));
+            off_plain += (f64::from(pv) - int8).abs();
+            off_rounded += (f64::from(rv) - int8).abs();
+            n += 1.0;
+        }
+    }
+    let (off_plain, off_rounded) = (off_plain / n, off_rounded / n);
+    eprintln!("mean |logit - int8|: plain {off_plain:.6}, rounded {off_rounded:.6}");
+    assert!(
+        off_rounded < 0.75 * off_plain,
+        "rounded forward {off_rounded} vs plain {off_plain} from the int8 engine"
+    );
+    let blocks = vec!["aspp".to_owned(), "no.such.block".to_owned()];
+    let report = sensitivity(&cfg, &params, &q.points, &blocks, &val, 2).unwrap();
+    eprintln!("{report}");
+    let rows: Vec<&str> = report.rows.iter().map(|r| r.rounded.as_str()).collect();
+    assert_eq!(
+        rows,
+        ["all", "weights", "activations", "aspp", "no.such.block"]
+    );
+    for r in &report.rows[..4] {
+        assert!(r.mean_logit_error > 0.0, "{}: nothing rounded", r.rounded);
+    }
+    assert_eq!(report.rows[4].mean_logit_error, 0.0);
+    assert_eq!(report.rows[4].dice_vs_f32, 1.0);
+    assert_eq!(block_of("aspp.convs.4"), "aspp");
+    assert_eq!(
+        block_of("trans.stage1.block0.attn.q"),
+        "trans.stage1.block0"
+    );
+    assert_eq!(block_of("decoder.1.ag.gate"), "decoder.1");
 }
 
 #[test]

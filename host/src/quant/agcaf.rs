@@ -60,6 +60,7 @@ fn nonlocal(
             }
         }
     }
+    ctx.settle(&attn_point, &mut attn.d);
     ctx.observe(&attn_point, &attn.d);
     ctx.record(Op::Attention {
         q: q.point.clone(),
@@ -93,14 +94,14 @@ fn nonlocal(
                     }
                 }
             }
-            let gb = Ctx::same_point(g, gb);
+            let gb = ctx.resampled(g, gb);
             Ok(ctx.mul(&out, &gb, context))
         }
     }
 }
 
 fn gnfm(ctx: &mut Ctx<'_>, x: &Act, g: &str, s: usize) -> Result<Act, String> {
-    let pooled = Ctx::same_point(x, tensor::adaptive_max_pool(&x.t, s));
+    let pooled = ctx.resampled(x, tensor::adaptive_max_pool(&x.t, s));
     let nl = nonlocal(ctx, &pooled, &format!("{g}.nonlocal"), None)?;
     let m = ctx.unit_bn(&nl, &format!("{g}.conv1"), 1, 0, true)?;
     let e = ctx.unit_bn(&m, &format!("{g}.conv2"), 1, 0, false)?;
@@ -141,7 +142,7 @@ fn gate(ctx: &mut Ctx<'_>, x: &Act, p: &str) -> Result<Act, String> {
 fn afm(ctx: &mut Ctx<'_>, high: &Act, low: &Act, f: &str) -> Result<Act, String> {
     let xh = ctx.unit_bn(high, &format!("{f}.plus_conv"), 1, 0, true)?;
     let pa = gate(ctx, low, &format!("{f}.pa"))?;
-    let pooled = Ctx::same_point(&xh, tensor::global_avg_pool(&xh.t));
+    let pooled = ctx.resampled(&xh, tensor::global_avg_pool(&xh.t));
     let ca = gate(ctx, &pooled, &format!("{f}.ca"))?;
     let sum = ctx.add(&xh, 1.0, low, 1.0, &format!("{f}.sum"), false);
     let feat = ctx.unit_bn(&sum, &format!("{f}.end_conv"), 1, 1, true)?;
@@ -218,9 +219,9 @@ pub fn forward(ctx: &mut Ctx<'_>, cfg: &AgcafConfig, input: &[f32]) -> Result<Fm
             plain_fuse(ctx, hi, lo, f)
         }
     };
-    let u1 = Ctx::same_point(&cp, tensor::resize_align_corners(&cp.t, c2.t.h, c2.t.w));
+    let u1 = ctx.resampled(&cp, tensor::resize_align_corners(&cp.t, c2.t.h, c2.t.w));
     let f1 = fuse(ctx, &u1, c2, "fuse23")?;
-    let u2 = Ctx::same_point(&f1, tensor::resize_align_corners(&f1.t, c1.t.h, c1.t.w));
+    let u2 = ctx.resampled(&f1, tensor::resize_align_corners(&f1.t, c1.t.h, c1.t.w));
     let f2 = fuse(ctx, &u2, c1, "fuse12")?;
     let h = ctx.unit_bn(&f2, "head.conv", 1, 1, true)?;
     let lg = ctx.unit(&h, "head.out", "head.out", 1, 0, false, false)?;

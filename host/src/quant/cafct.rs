@@ -79,6 +79,13 @@ fn sra(
             for (a, b) in s32.iter_mut().zip(&s) {
                 *a = *b as f32;
             }
+            ctx.settle(&score, &mut s32);
+            for (b, a) in s.iter_mut().zip(&s32) {
+                // Only a settled (fake-quantized) score changes; calibration keeps f64 scores.
+                if *a != *b as f32 {
+                    *b = f64::from(*a);
+                }
+            }
             ctx.observe(&score, &s32);
             let max = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let mut sum = 0.0;
@@ -97,6 +104,7 @@ fn sra(
         }
     }
     let attn = format!("{a}.attn");
+    ctx.settle(&attn, &mut out.d);
     ctx.observe(&attn, &out.d);
     ctx.record(Op::Attention {
         q: q.point.clone(),
@@ -166,7 +174,7 @@ fn stage(
 fn aff(ctx: &mut Ctx<'_>, za: &Act, zb: &Act, x: &str, se: bool) -> Result<Act, String> {
     let cat = ctx.concat(&[za, zb], &format!("{x}.cat"));
     let z = if se {
-        let pooled = Ctx::same_point(&cat, tensor::global_avg_pool(&cat.t));
+        let pooled = ctx.resampled(&cat, tensor::global_avg_pool(&cat.t));
         let s = ctx.unit(
             &pooled,
             &format!("{x}.squeeze"),
@@ -199,7 +207,7 @@ fn aspp(ctx: &mut Ctx<'_>, x: &Act, rates: [usize; 3]) -> Result<Act, String> {
         let u = format!("aspp.convs.{}", k + 1);
         branches.push(ctx.unit_dilated(x, &format!("{u}.conv"), &u, (1, r, r), true, false)?);
     }
-    let pooled = Ctx::same_point(x, tensor::global_avg_pool(&x.t));
+    let pooled = ctx.resampled(x, tensor::global_avg_pool(&x.t));
     let b = ctx.unit_bn(&pooled, "aspp.convs.4", 1, 0, true)?;
     let mut wide = Fm::zeros(b.t.c, x.t.h, x.t.w);
     let n = x.t.plane();
@@ -213,7 +221,7 @@ fn aspp(ctx: &mut Ctx<'_>, x: &Act, rates: [usize; 3]) -> Result<Act, String> {
 }
 
 fn decoder(ctx: &mut Ctx<'_>, skip: &Act, g: &Act, d: &str, gate: bool) -> Result<Act, String> {
-    let up = Ctx::same_point(g, tensor::resize(&g.t, skip.t.h, skip.t.w, false));
+    let up = ctx.resampled(g, tensor::resize(&g.t, skip.t.h, skip.t.w, false));
     let s = if gate {
         let x1 = ctx.unit_bn(skip, &format!("{d}.ag.w_x"), 1, 0, false)?;
         let g1 = ctx.unit_bn(&up, &format!("{d}.ag.w_g"), 1, 0, false)?;
@@ -284,7 +292,7 @@ pub fn forward(ctx: &mut Ctx<'_>, cfg: &CafctConfig, input: &[f32]) -> Result<Fm
     let d3 = decoder(ctx, &f3, &g, "decoder.0", cfg.ag)?;
     let d2 = decoder(ctx, &f2, &d3, "decoder.1", cfg.ag)?;
     let d1 = decoder(ctx, &f1, &d2, "decoder.2", cfg.ag)?;
-    let up = Ctx::same_point(&d1, tensor::resize(&d1.t, s, s, false));
+    let up = ctx.resampled(&d1, tensor::resize(&d1.t, s, s, false));
     let h = ctx.unit_bn(&up, "head.conv", 1, 1, true)?;
     let lg = ctx.unit(&h, "head.out", "head.out", 1, 0, false, false)?;
     Ok(lg.t)

@@ -80,6 +80,9 @@ pub struct Int8Export<'a> {
     pub val_slices: usize,
     /// What the masks mark (for the Dice against ground truth).
     pub target: Target,
+    /// Also report which blocks cost accuracy ([`super::sensitivity`]; one extra `f32`
+    /// forward per block and report slice).
+    pub sensitivity: bool,
 }
 
 /// `k` indices spread evenly over `0..n`.
@@ -227,6 +230,19 @@ fn run<N: Int8Network>(e: &Int8Export<'_>, values: Vec<Vec<f32>>) -> Result<Stri
                 e.scale
             );
         }
+    }
+    if e.sensitivity {
+        let params = super::graph::NamedParams::new(N::PARAMS, &values)?;
+        let mut blocks: Vec<String> = Vec::new();
+        for op in &q.trace.ops {
+            let b = super::sensitivity::block_of(op.output());
+            if !blocks.contains(&b) {
+                blocks.push(b);
+            }
+        }
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let r = super::sensitivity::sensitivity(&cfg, &params, &q.points, &blocks, &val, threads)?;
+        let _ = write!(s, "\n{r}");
     }
     Ok(s)
 }

@@ -90,6 +90,26 @@ impl NamedParams {
         })
     }
 
+    /// A copy whose convolution and linear weights are rounded to the int8 grid the exporter
+    /// writes (symmetric per output channel, `max |w| / 127`, [`super::emit`]): what the
+    /// sensitivity analysis runs to see the weights' share of the int8 error.
+    pub fn with_int8_weights(&self) -> Self {
+        let mut out = self.clone();
+        for f in out.folded.values_mut() {
+            let per = f.cig * f.k * f.k;
+            for (w64, w) in f.w64.chunks_mut(per).zip(f.w.chunks_mut(per)) {
+                let max_abs = w64.iter().fold(0f64, |m, v| m.max(v.abs()));
+                let sw =
+                    f64::from(hepaseg_core::int8::QuantParams::symmetric(max_abs as f32).scale);
+                for (a, b) in w64.iter_mut().zip(w) {
+                    *a = (*a / sw).round().clamp(-127.0, 127.0) * sw;
+                    *b = *a as f32;
+                }
+            }
+        }
+        out
+    }
+
     /// A parameter's values.
     pub fn get(&self, name: &str) -> Result<&[f32], String> {
         self.values
@@ -126,6 +146,11 @@ impl NamedParams {
 pub trait Observer {
     /// Values of `point`.
     fn observe(&mut self, point: &str, values: &[f32]);
+
+    /// Rewrites values of `point` before they are observed and used downstream: the hook a
+    /// fake-quantizing forward ([`super::sensitivity`]) uses to round a point to its int8
+    /// grid. Calibration observers leave values alone (the default).
+    fn settle(&mut self, _point: &str, _values: &mut [f32]) {}
 }
 
 /// An observer that ignores everything (plain inference).
@@ -356,6 +381,18 @@ impl<'a> Ctx<'a> {
         self.obs.observe(point, values);
     }
 
+    /// Lets the observer rewrite values of `point` ([`Observer::settle`]) before anything
+    /// else sees them.
+    pub fn settle(&mut self, point: &str, values: &mut [f32]) {
+        self.obs.settle(point, values);
+    }
+
+    /// Settles, then observes: every new value of an activation point goes through here.
+    fn emit(&mut self, point: &str, values: &mut [f32]) {
+        self.settle(point, values);
+        self.observe(point, values);
+    }
+
     /// Records an operation (first forward only).
     pub fn record(&mut self, op: Op) {
         if let Some(t) = self.trace.as_deref_mut() {
@@ -364,8 +401,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// The network input.
-    pub fn input(&mut self, t: Fm) -> Act {
-        self.observe("input", &t.d);
+    pub fn input(&mut self, mut t: Fm) -> Act {
+        self.emit("input", &mut t.d);
         self.record(Op::Input {
             point: "input".into(),
         });
@@ -407,6 +444,7 @@ impl<'a> Ctx<'a> {
         if relu {
             tensor::relu(&mut y);
         }
+        self.settle(point, &mut y.d);
         if tokens {
             let t = y.tokens();
             self.observe(point, &t);
@@ -452,8 +490,8 @@ impl<'a> Ctx<'a> {
                     }
                 })
                 .collect();
-        let t = Fm { d, ..a.t.clone() };
-        self.observe(point, &t.d);
+        let mut t = Fm { d, ..a.t.clone() };
+        self.emit(point, &mut t.d);
         self.record(Op::Add {
             a: a.point.clone(),
             ka,
@@ -484,7 +522,7 @@ impl<'a> Ctx<'a> {
             };
             *v *= bv;
         }
-        self.observe(point, &t.d);
+        self.emit(point, &mut t.d);
         self.record(Op::Mul {
             a: a.point.clone(),
             b: b.point.clone(),
@@ -502,7 +540,7 @@ impl<'a> Ctx<'a> {
         for v in &mut t.d {
             *v = tensor::sigmoid(f64::from(*v)) as f32;
         }
-        self.observe(point, &t.d);
+        self.emit(point, &mut t.d);
         self.record(Op::Sigmoid {
             input: x.point.clone(),
             output: point.into(),
@@ -515,8 +553,8 @@ impl<'a> Ctx<'a> {
 
     /// A linear layer over tokens (prefix `linear`, output point of the same name).
     pub fn linear(&mut self, x: &Act, linear: &str) -> Result<Act, String> {
-        let t = tensor::linear(&x.t, self.params.folded(linear)?);
-        self.observe(linear, &t.d);
+        let mut t = tensor::linear(&x.t, self.params.folded(linear)?);
+        self.emit(linear, &mut t.d);
         self.record(Op::Linear {
             linear: linear.into(),
             input: x.point.clone(),
@@ -532,8 +570,8 @@ impl<'a> Ctx<'a> {
     pub fn layer_norm(&mut self, x: &Act, ln: &str) -> Result<Act, String> {
         let g = self.params.get(&format!("{ln}.weight"))?;
         let b = self.params.get(&format!("{ln}.bias"))?;
-        let t = tensor::layer_norm(&x.t, g, b, f64::from(hepaseg_core::ops::LN_EPS));
-        self.observe(ln, &t.d);
+        let mut t = tensor::layer_norm(&x.t, g, b, f64::from(hepaseg_core::ops::LN_EPS));
+        self.emit(ln, &mut t.d);
         self.record(Op::LayerNorm {
             ln: ln.into(),
             input: x.point.clone(),
@@ -551,7 +589,7 @@ impl<'a> Ctx<'a> {
         for v in &mut t.d {
             *v = tensor::gelu(f64::from(*v)) as f32;
         }
-        self.observe(point, &t.d);
+        self.emit(point, &mut t.d);
         self.record(Op::Gelu {
             input: x.point.clone(),
             output: point.into(),
@@ -567,8 +605,8 @@ impl<'a> Ctx<'a> {
         let (h, w) = (inputs[0].t.h, inputs[0].t.w);
         let c = inputs.iter().map(|a| a.t.c).sum();
         let d = inputs.iter().flat_map(|a| a.t.d.iter().copied()).collect();
-        let t = Fm { c, h, w, d };
-        self.observe(point, &t.d);
+        let mut t = Fm { c, h, w, d };
+        self.emit(point, &mut t.d);
         self.record(Op::Concat {
             inputs: inputs.iter().map(|a| a.point.clone()).collect(),
             output: point.into(),
@@ -579,7 +617,14 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The map with the same point (pooling, resampling: no new point).
+    /// A pooled or resampled `x`: no new point, but int8 rounds the result to `x`'s grid
+    /// again, so it is settled (not observed: the point's range is `x`'s).
+    pub fn resampled(&mut self, x: &Act, mut t: Fm) -> Act {
+        self.settle(&x.point, &mut t.d);
+        Self::same_point(x, t)
+    }
+
+    /// The map with the same point and exactly the same values (a layout change).
     pub fn same_point(x: &Act, t: Fm) -> Act {
         Act {
             t,

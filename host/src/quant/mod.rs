@@ -35,6 +35,7 @@ pub mod emit;
 pub mod export;
 pub mod graph;
 pub mod report;
+pub mod sensitivity;
 pub mod tensor;
 
 pub use agcaf::AgcafConfig;

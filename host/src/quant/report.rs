@@ -119,19 +119,19 @@ fn dice(tp: usize, a: usize, b: usize) -> f64 {
 
 /// Pooled overlap counts.
 #[derive(Debug, Default, Clone, Copy)]
-struct Overlap {
+pub(super) struct Overlap {
     tp: usize,
     a: usize,
     b: usize,
 }
 
 impl Overlap {
-    fn add(&mut self, x: bool, y: bool) {
+    pub(super) fn add(&mut self, x: bool, y: bool) {
         self.tp += usize::from(x && y);
         self.a += usize::from(x);
         self.b += usize::from(y);
     }
-    fn dice(&self) -> f64 {
+    pub(super) fn dice(&self) -> f64 {
         dice(self.tp, self.a, self.b)
     }
 }
