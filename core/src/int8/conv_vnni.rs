@@ -35,7 +35,10 @@
 //! under the same bound, and the corrected sum is the reference's, bounded alike; the
 //! subtraction of two `i32` whose exact difference is an `i32` cannot overflow.
 //!
-//! # The one `unsafe` in core
+//! # The `unsafe` call
+//!
+//! (The linear layers' and attention scores' VNNI tiles, `linear_vnni.rs` and `scores_vnni.rs`,
+//! hold one call each of the same kind, with the same argument.)
 //!
 //! `core::arch`'s `_mm256_dpbusd_epi32` is a safe function inside a function compiled with
 //! `#[target_feature(enable = "avx512vnni,avx512vl")]`, but calling such a function from one
