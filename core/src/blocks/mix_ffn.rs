@@ -64,8 +64,8 @@ impl<const C: usize, const CH: usize, const H: usize, const W: usize> MixFfn<C, 
         scratch: Scratch<'_>,
     ) -> Result<(), Error> {
         Self::run::<N, 1>(p, x, y, scratch, |y, columns, planes| {
-            for (column, plane) in columns.iter().zip(planes.chunks_exact(N)) {
-                for (yn, g) in y.iter_mut().zip(plane) {
+            for (column, plane) in columns.iter().zip(planes) {
+                for (yn, g) in y.iter_mut().zip(plane.iter()) {
                     for (o, w) in yn.iter_mut().zip(column) {
                         *o += w * g;
                     }
@@ -84,7 +84,7 @@ impl<const C: usize, const CH: usize, const H: usize, const W: usize> MixFfn<C, 
         x: &Tokens<N, C>,
         y: &mut Tokens<N, C>,
         mut scratch: Scratch<'_>,
-        add: impl Fn(&mut [[f32; C]], &[[f32; C]], &[f32]),
+        add: impl Fn(&mut [[f32; C]], &[[f32; C]], &[&[f32]]),
     ) -> Result<(), Error> {
         const { assert!(N == H * W, "one token per map pixel") };
         const { assert!(G >= 1 && G <= GROUP, "a group fits the scratch") };
@@ -112,22 +112,34 @@ impl<const C: usize, const CH: usize, const H: usize, const W: usize> MixFfn<C, 
                 .zip(p.dwconv.weight.iter())
                 .zip(p.dwconv.bias);
             let hidden = hidden.skip(j0).take(rows.len());
+            // Hidden channel k's plane after depthwise + GELU goes one plane down (`pre` for
+            // the first): that plane's fc1 output has been read by then, so nothing is copied.
             for (k, ((b1, wd), bd)) in hidden.enumerate() {
-                let plane = core::array::from_mut(&mut group[k]);
+                let (done, rest) = group.split_at_mut(k);
+                let Some(plane) = rest.first_mut() else { break };
+                let plane = core::array::from_mut(plane);
                 for v in plane.flat_mut() {
                     *v += b1;
                 }
+                let out = match done.last_mut() {
+                    Some(below) => core::array::from_mut(below),
+                    None => &mut *pre,
+                };
                 DepthwiseConv2d::<1, 1>::forward(
                     plane,
                     core::array::from_ref(wd),
                     Some(core::array::from_ref(bd)),
-                    pre,
+                    out,
                 );
-                ops::gelu(pre);
-                plane.flat_mut().copy_from_slice(pre.flat());
+                ops::gelu(out);
                 columns[k] = core::array::from_fn(|c| p.fc2.weight[c][j0 + k]);
             }
-            add(y, &columns[..rows.len()], &group.flat()[..rows.len() * N]);
+            let mut planes: [&[f32]; G] = [&[]; G];
+            planes[0] = pre.flat();
+            for (dst, plane) in planes.iter_mut().skip(1).zip(group.iter()) {
+                *dst = plane.as_flattened();
+            }
+            add(y, &columns[..rows.len()], &planes[..rows.len()]);
         }
         for yn in y.iter_mut() {
             for (o, b) in yn.iter_mut().zip(p.fc2.bias) {

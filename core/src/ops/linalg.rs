@@ -263,14 +263,14 @@ pub(crate) fn mix_channels_group<const C: usize, const H: usize, const W: usize,
 
 /// `y[n][c] += Σ_k w[k][c] · g[k][n]` for `k` ascending — the same value, bit for bit, as `K`
 /// passes of `y[n][c] += w[k][c] · g[k][n]` (each product rounded, then added), which is how a
-/// `Linear(K, C)` sums a token's terms. `g` holds `w.len()` planes of `y.len()` values, one per
-/// hidden channel; `w[k]` is column `k` of the layer's weight.
+/// `Linear(K, C)` sums a token's terms. `g[k]` is hidden channel `k`'s plane of `y.len()`
+/// values, `w[k]` column `k` of the layer's weight.
 ///
 /// Why: adding one plane at a time into all `N × C` outputs reads and writes the whole output
 /// once per hidden channel, and the compiler vectorised that loop across tokens with gathers.
 /// Here a register tile of outputs (up to 32 features × 2 tokens, 16 × 4 or 8 × 8) is loaded
 /// once, takes all the planes' terms in plane order, and is stored once.
-pub(crate) fn accumulate_planes<const C: usize>(y: &mut [[f32; C]], w: &[[f32; C]], g: &[f32]) {
+pub(crate) fn accumulate_planes<const C: usize>(y: &mut [[f32; C]], w: &[[f32; C]], g: &[&[f32]]) {
     if C.is_multiple_of(32) {
         accumulate_tiles::<C, 4, 2>(y, w, g);
     } else if C.is_multiple_of(16) {
@@ -287,7 +287,7 @@ pub(crate) fn accumulate_planes<const C: usize>(y: &mut [[f32; C]], w: &[[f32; C
 fn accumulate_tiles<const C: usize, const V: usize, const T: usize>(
     y: &mut [[f32; C]],
     w: &[[f32; C]],
-    g: &[f32],
+    g: &[&[f32]],
 ) {
     let n = y.len();
     let vectors = C / 8 / V * V;
@@ -301,7 +301,7 @@ fn accumulate_tiles<const C: usize, const V: usize, const T: usize>(
                     *a = F8::load(x);
                 }
             }
-            for (wk, plane) in w.iter().zip(g.chunks_exact(n)) {
+            for (wk, plane) in w.iter().zip(g) {
                 let (lanes, _) = wk.as_chunks::<8>();
                 let mut wv = [F8::zero(); V];
                 for (o, x) in wv.iter_mut().zip(lanes.get(v0..).unwrap_or_default()) {
@@ -325,7 +325,7 @@ fn accumulate_tiles<const C: usize, const V: usize, const T: usize>(
     for (t, row) in y.iter_mut().enumerate() {
         let from = if t < whole { scalar_features } else { 0 };
         for (c, o) in row.iter_mut().enumerate().skip(from) {
-            for (wk, plane) in w.iter().zip(g.chunks_exact(n)) {
+            for (wk, plane) in w.iter().zip(g) {
                 if let Some(gk) = plane.get(t) {
                     *o += wk[c] * gk;
                 }
