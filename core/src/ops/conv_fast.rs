@@ -189,16 +189,8 @@ fn pack_input(
             continue;
         }
         dst[..ja].fill(0.0);
-        let n = jb - ja;
         if g.stride == 1 {
-            dst[ja..jb].copy_from_slice(&src[first..first + n]);
-        } else if let (2, Some(pairs)) = (g.stride, src.get(first..first + 2 * n)) {
-            // Every other element, as pairs: a form the compiler turns into vector shuffles
-            // (the general loop below is one scalar load and store per element).
-            let (pairs, _) = pairs.as_chunks::<2>();
-            for (d, pair) in dst[ja..jb].iter_mut().zip(pairs) {
-                *d = pair[0];
-            }
+            dst[ja..jb].copy_from_slice(&src[first..first + (jb - ja)]);
         } else {
             for (n, d) in dst[ja..jb].iter_mut().enumerate() {
                 *d = src[first + n * g.stride];
