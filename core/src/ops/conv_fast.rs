@@ -42,15 +42,8 @@ use crate::ops::conv_geometry::{valid_outputs, Geometry};
 pub(crate) const TW: usize = 16;
 /// Reduction terms per chunk.
 pub(crate) const RC: usize = 128;
-/// Output channels per register tile: 6 (12 accumulators of the 16 `ymm` registers), or 8
-/// where AVX-512VL gives 32 vector registers (16 accumulators) — the networks' channel counts
-/// are multiples of 8, so no tile is partial. Each output's terms are added in the same order
-/// either way (the tile only decides which outputs are computed together).
-pub(crate) const CT: usize = if cfg!(all(target_arch = "x86_64", target_feature = "avx512vl")) {
-    8
-} else {
-    6
-};
+/// Output channels per register tile.
+pub(crate) const CT: usize = 6;
 /// Output channels per accumulator block (a multiple of [`CT`]).
 pub(crate) const CB: usize = 20 * CT;
 
@@ -134,25 +127,6 @@ pub(crate) const MAX_K: usize = 16;
 fn tile(xt: &[[f32; TW]], wr: &[f32], r_len: usize, r0: usize, block: &mut [[f32; TW]]) {
     let row = |c: usize| &wr[c * r_len + r0..c * r_len + r0 + xt.len()];
     match block {
-        [a0, a1, a2, a3, a4, a5, a6, a7] => micro_kernel(
-            xt,
-            [
-                row(0),
-                row(1),
-                row(2),
-                row(3),
-                row(4),
-                row(5),
-                row(6),
-                row(7),
-            ],
-            [a0, a1, a2, a3, a4, a5, a6, a7],
-        ),
-        [a0, a1, a2, a3, a4, a5, a6] => micro_kernel(
-            xt,
-            [row(0), row(1), row(2), row(3), row(4), row(5), row(6)],
-            [a0, a1, a2, a3, a4, a5, a6],
-        ),
         [a0, a1, a2, a3, a4, a5] => micro_kernel(
             xt,
             [row(0), row(1), row(2), row(3), row(4), row(5)],
