@@ -132,7 +132,7 @@ pub fn softmax_in_place(v: &mut [i8], exp_table: &[i32; 256]) {
 ///
 /// Every output of one vector is `f(d) = min(⌊(512·e(d) + S) / 2S⌋, 255)` (then `− 128`), a
 /// function of `d = max − x` alone once the vector's sum `S` is known. So instead of one
-/// reciprocal multiply per element, [`ExpTable::quotients`] evaluates `f` once per distinct
+/// reciprocal multiply per element, `ExpTable::quotients` evaluates `f` once per distinct
 /// `d` (at most `max − min + 1` of them, through the same [`Divisor`]) into a 256-entry byte
 /// table and each element reads its output from it: the same function of the same integers.
 /// For a non-increasing table `f` is non-increasing in `d` (the numerator is, the divisor is
