@@ -153,10 +153,24 @@ fn export_quantize_int8_writes_a_blob_the_int8_engine_runs() {
         "4",
         "--sign",
         key.to_str().unwrap(),
+        "--sensitivity",
         "--out",
         signed.to_str().unwrap(),
     ]);
     assert!(report.contains("99.99 % percentile ranges"), "{report}");
+    // The sensitivity table: the three whole-network rows, then AGCAF-Net's blocks.
+    let table = report
+        .split_once("int8 sensitivity")
+        .map(|(_, t)| t)
+        .unwrap_or_else(|| panic!("no sensitivity table in:\n{report}"));
+    let rows: Vec<&str> = table
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(rows[..3], ["all", "weights", "activations"], "{table}");
+    assert!(rows.contains(&"input"), "{table}");
+    assert!(rows.iter().any(|r| r.starts_with("backbone")), "{table}");
     assert!(report.contains(", signed"), "{report}");
     let pubkey = format!("{}.pub", key.display());
     ok(&["inspect", signed.to_str().unwrap(), "--pubkey", &pubkey]);
@@ -292,6 +306,8 @@ fn export_quantize_refusals_are_clear() {
     let e = fails(&with(&["--quantize", "int8", "--calib", "."]));
     assert!(e.contains("--random-init"), "{e}");
     let e = fails(&with(&["--random-init", "--calib", "."]));
+    assert!(e.contains("need --quantize int8"), "{e}");
+    let e = fails(&with(&["--random-init", "--sensitivity"]));
     assert!(e.contains("need --quantize int8"), "{e}");
     let e = fails(&with(&[
         "--random-init",
