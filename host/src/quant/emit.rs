@@ -42,6 +42,17 @@ pub fn point_params(
         .collect()
 }
 
+/// The int8 scale of one output channel's weights: symmetric, `max |w| / 127`.
+pub fn weight_scale(ws: &[f64]) -> f32 {
+    let max_abs = ws.iter().fold(0f64, |m, v| m.max(v.abs()));
+    QuantParams::symmetric(max_abs as f32).scale
+}
+
+/// A weight on its channel's int8 grid (scale `sw`, [`weight_scale`]).
+pub fn weight_q(w: f64, sw: f32) -> i8 {
+    (w / f64::from(sw)).round().clamp(-127.0, 127.0) as i8
+}
+
 /// Byte counts of what an int8 blob holds (for the size report). Their sum,
 /// [`EmitStats::payload_bytes`], is the denominator of the blob's size figure: every number
 /// the blob carries, none of the format's own bytes (header, table entries, names, padding,
@@ -107,12 +118,8 @@ fn weights(
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for co in 0..f.co {
         let ws = &f.w64[co * per..(co + 1) * per];
-        let max_abs = ws.iter().fold(0f64, |m, v| m.max(v.abs()));
-        let sw = QuantParams::symmetric(max_abs as f32).scale;
-        wq.extend(
-            ws.iter()
-                .map(|v| (v / f64::from(sw)).round().clamp(-127.0, 127.0) as i8),
-        );
+        let sw = weight_scale(ws);
+        wq.extend(ws.iter().map(|&v| weight_q(v, sw)));
         scales.push(sw);
         bias.push(quantize_bias(f.b64[co], qi.scale, sw));
         let (m, s) = quantize_multiplier(f64::from(qi.scale) * f64::from(sw) / f64::from(qo.scale));

@@ -91,18 +91,16 @@ impl NamedParams {
     }
 
     /// A copy whose convolution and linear weights are rounded to the int8 grid the exporter
-    /// writes (symmetric per output channel, `max |w| / 127`, [`super::emit`]): what the
+    /// writes ([`super::emit::weight_scale`], [`super::emit::weight_q`]): what the
     /// sensitivity analysis runs to see the weights' share of the int8 error.
     pub fn with_int8_weights(&self) -> Self {
         let mut out = self.clone();
         for f in out.folded.values_mut() {
             let per = f.cig * f.k * f.k;
             for (w64, w) in f.w64.chunks_mut(per).zip(f.w.chunks_mut(per)) {
-                let max_abs = w64.iter().fold(0f64, |m, v| m.max(v.abs()));
-                let sw =
-                    f64::from(hepaseg_core::int8::QuantParams::symmetric(max_abs as f32).scale);
+                let sw = super::emit::weight_scale(w64);
                 for (a, b) in w64.iter_mut().zip(w) {
-                    *a = (*a / sw).round().clamp(-127.0, 127.0) * sw;
+                    *a = f64::from(super::emit::weight_q(*a, sw)) * f64::from(sw);
                     *b = *a as f32;
                 }
             }
